@@ -1,0 +1,1 @@
+"""Helpers shared by training, inference and the app (no Streamlit here)."""

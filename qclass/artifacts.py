@@ -1,0 +1,107 @@
+"""The files training writes and the app loads: weights, vocabulary, label maps, model card.
+
+The weights file is a plain dict {"config": model keyword arguments, "state_dict": tensors}
+(float16 to halve the download; float32 once loaded) so it loads with weights_only=True and
+rebuilds its own model. Label maps are plain dicts of str/int, pickled as the article had them.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
+from qclass import trec
+from qclass.inference import fine_parents, load_tokenizer
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_FILE = "classification_model_best.pt"
+VOCAB_PREFIX = "bert-word-piece-custom-wikitext-vocab-10k"
+VOCAB_FILE = f"{VOCAB_PREFIX}-vocab.txt"
+CARD_FILE = "model_card.json"
+LABEL_MAP_FILES = ("idx2class.pkl", "idx2subclass.pkl", "class2names.pkl", "subclass2names.pkl")
+
+
+class ArtifactError(RuntimeError):
+    """A model file is missing or unreadable; the message names the file and what to do."""
+
+
+def label_maps() -> dict[str, dict]:
+    return {
+        "idx2class": dict(enumerate(trec.COARSE_CLASSES)),
+        "idx2subclass": dict(enumerate(trec.FINE_CLASSES)),
+        "class2names": dict(trec.COARSE_NAMES),
+        "subclass2names": dict(trec.FINE_NAMES),
+    }
+
+
+def save(folder: Path, model: TwoClassHeadClassificationTransformer, config: dict) -> Path:
+    """Write the weights and the four label maps into folder; returns the weights path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, mapping in label_maps().items():
+        (folder / f"{name}.pkl").write_bytes(pickle.dumps(mapping, protocol=4))
+    state = {k: v.detach().to(torch.float16) if v.is_floating_point() else v
+             for k, v in model.state_dict().items()}
+    path = folder / MODEL_FILE
+    torch.save({"config": config, "state_dict": state}, path)
+    return path
+
+
+@dataclass
+class Bundle:
+    """Everything inference needs, loaded once per process."""
+
+    model: TwoClassHeadClassificationTransformer
+    tokenizer: object
+    idx2class: dict
+    idx2subclass: dict
+    class2names: dict
+    subclass2names: dict
+    parents: torch.Tensor
+    card: dict
+
+
+def _read(folder: Path, name: str, reader):
+    path = folder / name
+    if not path.is_file():
+        raise ArtifactError(f"Model file missing: {name} (looked in {folder}). "
+                            "Restore it from the repository or retrain with `python train.py`.")
+    try:
+        return reader(path)
+    except Exception as error:  # any decoding failure means the same thing to the user
+        raise ArtifactError(f"Model file unreadable: {name} ({type(error).__name__}). It is truncated "
+                            "or corrupt: restore it from the repository or retrain.") from error
+
+
+def _load_pickle_dict(path: Path) -> dict:
+    value = pickle.loads(path.read_bytes())
+    if not isinstance(value, dict):
+        raise TypeError("not a dict")
+    return value
+
+
+def _load_model(path: Path) -> TwoClassHeadClassificationTransformer:
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    model = TwoClassHeadClassificationTransformer(**checkpoint["config"])
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                           for k, v in checkpoint["state_dict"].items()})
+    return model.eval()
+
+
+def load(folder: Path = ROOT) -> Bundle:
+    """Build the model on CPU from the saved files; ArtifactError names any bad file."""
+    folder = Path(folder)
+    maps = {name[:-4]: _read(folder, name, _load_pickle_dict) for name in LABEL_MAP_FILES}
+    model = _read(folder, MODEL_FILE, _load_model)
+    tokenizer = _read(folder, VOCAB_FILE, lambda p: load_tokenizer(p, model.num_pos))
+    if tokenizer.get_vocab_size() != model.tok_emb.num_embeddings:
+        raise ArtifactError(f"Model file mismatch: {VOCAB_FILE} has {tokenizer.get_vocab_size()} tokens, "
+                            f"{MODEL_FILE} expects {model.tok_emb.num_embeddings}. Retrain both together.")
+    card_path = folder / CARD_FILE
+    card = _read(folder, CARD_FILE, lambda p: json.loads(p.read_text())) if card_path.exists() else {}
+    return Bundle(model=model, tokenizer=tokenizer, parents=fine_parents(maps["idx2class"], maps["idx2subclass"]),
+                  card=card, **maps)

