@@ -1,0 +1,65 @@
+"""Model card: how good the model is, on what data, and where it is weak."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from qclass.pages import load_or_explain
+
+# Published results on the same 500 TREC_10 questions, for comparison.
+REFERENCES = [
+    ("Li & Roth 2002, SNoW learner", 0.910, 0.842),
+    ("Feature-rich SVM", 0.950, 0.908),
+]
+
+st.set_page_config(page_title="Model card · Question Classification", page_icon="❓")
+st.title("Model card")
+model = load_or_explain()
+card = model.card
+if not card:
+    st.warning("model_card.json is missing: retrain with `python train.py` to write it.")
+    st.stop()
+
+test, info, data = card["test"], card["model"], card["data"]
+st.subheader(f"Accuracy on the TREC_10 test set ({data['test_questions']} questions)")
+rows = [("This model", test["coarse_accuracy"], test["fine_accuracy"])] + REFERENCES
+st.dataframe(pd.DataFrame(rows, columns=["model", "class (6)", "subclass (50)"]), hide_index=True,
+             column_config={c: st.column_config.NumberColumn(format="percent") for c in ("class (6)", "subclass (50)")})
+st.caption(f"Chosen on a validation split ({card['validation']['coarse_accuracy']:.1%} class, "
+           f"{card['validation']['fine_accuracy']:.1%} subclass); the test set was used once, for this report.")
+
+st.subheader("Where it errs: class confusion on the test set")
+classes = list(test["coarse_per_class"])
+cells = [{"true class": classes[i], "predicted class": classes[j], "questions": n}
+         for i, row in enumerate(test["coarse_confusion"]) for j, n in enumerate(row)]
+heatmap = alt.Chart(pd.DataFrame(cells)).encode(x="predicted class:N", y="true class:N")
+st.altair_chart(heatmap.mark_rect().encode(color=alt.Color("questions:Q", scale=alt.Scale(scheme="blues")))
+                + heatmap.mark_text().encode(text="questions:Q"), width="stretch")
+
+st.subheader("Per-class F1 on the test set")
+for head, names in (("coarse_per_class", model.class2names), ("fine_per_class", model.subclass2names)):
+    frame = pd.DataFrame([{"class": f"{code} ({names[code]})", **scores} for code, scores in test[head].items()])
+    st.dataframe(frame, hide_index=True, column_config={
+        "f1": st.column_config.ProgressColumn("F1", min_value=0.0, max_value=1.0, format="%.2f")})
+
+st.subheader("The model")
+config = info["config"]
+st.markdown(
+    f"- **Architecture**: transformer encoder, {config['layers']} layers, {config['dim_model']} wide, "
+    f"{config['heads']} heads, two classification heads (6 classes, 50 subclasses)\n"
+    f"- **Size**: {info['parameters']:,} parameters, {info['file_bytes'] / 1e6:.1f} MB file ({info['stored_as']})\n"
+    f"- **Version**: `{card['model_version']}`, trained {card['created']} in {card['training_seconds'] // 60} min\n"
+    f"- **Training data**: {data['train_questions']:,} questions of `{data['train_file']}` "
+    f"(validation: {data['validation_split']})\n"
+    f"- **Vocabulary**: {card['vocabulary']['size']:,} WordPiece tokens built from {card['vocabulary']['corpus']}\n"
+    + (f"- **Knowledge from outside the training set**: {card['teacher']['model']}, used for "
+       f"{card['teacher']['use']} ({card['teacher']['augmented_questions']:,} augmented questions)\n"
+       if card.get("teacher") else "")
+)
+st.subheader("Known limits")
+st.markdown(
+    "- English questions only; other languages and emoji get a guess, and the page says so.\n"
+    "- Trained on short factual questions (TREC); commands, chit-chat and multi-sentence text are out of scope.\n"
+    "- Rare subclasses (fewer than 20 training questions, e.g. `NUM:ord`, `ENTY:religion`) are the least reliable.\n"
+    "- Only the first 64 tokens of a question are read."
+)

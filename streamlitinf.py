@@ -1,0 +1,63 @@
+"""Inference for the app and for anyone else: load the model once, classify one or many questions.
+
+    model = load_model()
+    inf("What is the capital of Peru?", model)
+    # {'coarse': 'LOC', 'class': 'LOCATION', 'fine': 'LOC:city', 'subclass': 'city', ...}
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from qclass import artifacts
+from qclass.inference import MAX_CHARS, clean, pad, predict
+
+BATCH_SIZE = 64
+
+
+@st.cache_resource(show_spinner=False)
+def load_model(folder: str | None = None) -> artifacts.Bundle:
+    """The model, tokenizer, label maps and model card, built on CPU once per process."""
+    return artifacts.load(folder or artifacts.ROOT)
+
+
+def _result(bundle: artifacts.Bundle, text: str, encoding, coarse_probs, fine_probs, coarse, fine) -> dict:
+    coarse_code, fine_code = bundle.idx2class[coarse], bundle.idx2subclass[fine]
+    unk = bundle.tokenizer.token_to_id("[UNK]")
+    return {
+        "question": text,
+        "coarse": coarse_code,
+        "class": bundle.class2names[coarse_code],
+        "fine": fine_code,
+        "subclass": bundle.subclass2names[fine_code],
+        "coarse_confidence": coarse_probs[coarse],
+        "fine_confidence": fine_probs[fine],
+        "coarse_probs": {bundle.idx2class[i]: p for i, p in enumerate(coarse_probs)},
+        "fine_probs": {bundle.idx2subclass[i]: p for i, p in enumerate(fine_probs)},
+        # No word the vocabulary knows (emoji only, an unknown script): the answer is a guess.
+        "known_words": any(i != unk for i in encoding.ids[1:-1]),
+        "truncated": bool(encoding.overflowing) or len(text) == MAX_CHARS,
+    }
+
+
+def inf_batch(texts: list[str], model: artifacts.Bundle, batch_size: int = BATCH_SIZE) -> list[dict]:
+    """One result (as inf returns) per text, computed batch_size at a time."""
+    cleaned = [clean(t) for t in texts]
+    pad_id = model.tokenizer.token_to_id("[PAD]")
+    results = []
+    for start in range(0, len(cleaned), batch_size):
+        chunk = cleaned[start : start + batch_size]
+        encodings = model.tokenizer.encode_batch(chunk)
+        coarse_probs, fine_probs, coarse, fine = predict(model.model, pad(encodings, pad_id), model.parents)
+        results += [_result(model, text, encoding, coarse_probs[i].tolist(), fine_probs[i].tolist(),
+                            int(coarse[i]), int(fine[i]))
+                    for i, (text, encoding) in enumerate(zip(chunk, encodings))]
+    return results
+
+
+def inf(text: str, model: artifacts.Bundle) -> dict:
+    """Classify one question: coarse and fine codes, human names, confidences, both heads' probabilities.
+
+    Raises ValueError for empty or whitespace-only text; very long text is cut, never an error.
+    """
+    return inf_batch([text], model)[0]
