@@ -1,0 +1,101 @@
+"""The committed model files, the model on odd inputs, and the coarse/fine agreement rule."""
+
+import json
+import pickle
+
+import pytest
+import torch
+
+from qclass import artifacts, trec
+from qclass.inference import decide, encode, fine_parents, joint_probabilities
+from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
+
+ODD_INPUTS = {
+    "one token": "?",
+    "10,000 characters": "why " * 2500,
+    "emoji": "🤔🤔 🚀?",
+    "non-Latin script": "Кто написал «Войну и мир»? 谁写了红楼梦？",
+    "accents": "Qui a écrit Les Misérables ?",
+}
+
+
+def test_label_maps_are_plain_dicts_of_the_taxonomy():
+    maps = {name: pickle.loads((artifacts.ROOT / name).read_bytes()) for name in artifacts.LABEL_MAP_FILES}
+    assert maps["idx2class.pkl"] == dict(enumerate(["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]))
+    assert len(maps["idx2subclass.pkl"]) == 50
+    assert {"LOC:other", "NUM:other", "ENTY:other", "DESC:desc", "HUM:desc"} <= set(maps["idx2subclass.pkl"].values())
+    assert maps["class2names.pkl"]["LOC"] == "LOCATION"
+    assert maps["subclass2names.pkl"]["LOC:city"] == "city"
+    for mapping in maps.values():
+        assert type(mapping) is dict
+        assert all(type(k) in (int, str) and type(v) is str for k, v in mapping.items())
+
+
+def test_vocabulary_is_10k_lowercase_wordpiece(model):
+    tokenizer = model.tokenizer
+    assert tokenizer.get_vocab_size() == 10_000
+    assert tokenizer.encode("WHAT is the Capitál").tokens == tokenizer.encode("what is the capital").tokens
+    ids = tokenizer.encode("Who is the pharmacologist?").ids
+    assert ids[0] == tokenizer.token_to_id("[CLS]") and ids[-1] == tokenizer.token_to_id("[SEP]")
+    # An unseen long word splits into known pieces instead of one [UNK].
+    assert tokenizer.token_to_id("[UNK]") not in tokenizer.encode("electroencephalographically").ids
+
+
+def test_weights_file_is_small_and_loads_without_code():
+    path = artifacts.ROOT / artifacts.MODEL_FILE
+    assert path.stat().st_size <= 25 * 1024 * 1024
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    model = TwoClassHeadClassificationTransformer(**checkpoint["config"])
+    missing = model.load_state_dict({k: v.float() for k, v in checkpoint["state_dict"].items()})
+    assert not missing.missing_keys and not missing.unexpected_keys
+
+
+@pytest.mark.parametrize("name", ODD_INPUTS)
+def test_model_shapes_on_odd_inputs(model, name):
+    ids = encode(model.tokenizer, [ODD_INPUTS[name]])
+    assert ids.shape[1] <= model.model.num_pos
+    with torch.inference_mode():
+        coarse, fine = model.model(ids)
+    assert coarse.shape == (1, 6) and fine.shape == (1, 50)
+    assert torch.isfinite(coarse).all() and torch.isfinite(fine).all()
+
+
+def test_model_truncates_ids_longer_than_its_positions(model):
+    ids = torch.full((2, 500), model.tokenizer.token_to_id("why"))
+    ids[:, 0] = model.model.CLS_label_id
+    with torch.inference_mode():
+        coarse, fine = model.model(ids)
+    assert coarse.shape == (2, 6) and fine.shape == (2, 50)
+
+
+def test_padding_does_not_change_the_answer(model):
+    short, long = "Who wrote Hamlet?", "What is the average temperature of the surface of the planet Venus in summer?"
+    with torch.inference_mode():
+        alone = model.model(encode(model.tokenizer, [short]))[1]
+        padded = model.model(encode(model.tokenizer, [short, long]))[1][:1]
+    assert torch.allclose(alone, padded, atol=1e-4)
+
+
+def test_agreement_rule_keeps_fine_inside_coarse_when_heads_disagree():
+    parents = fine_parents(dict(enumerate(trec.COARSE_CLASSES)), dict(enumerate(trec.FINE_CLASSES)))
+    coarse_logits = torch.full((1, 6), -5.0)
+    coarse_logits[0, trec.COARSE_CLASSES.index("LOC")] = 5.0
+    fine_logits = torch.full((1, 50), -5.0)
+    fine_logits[0, trec.FINE_CLASSES.index("HUM:ind")] = 4.0  # the fine head alone says HUM:ind
+    fine_logits[0, trec.FINE_CLASSES.index("LOC:city")] = 2.0
+    coarse_probs, fine_probs = joint_probabilities(coarse_logits, fine_logits, parents)
+    coarse, fine = decide(coarse_probs, fine_probs, parents)
+    assert trec.COARSE_CLASSES[coarse.item()] == "LOC"
+    assert trec.FINE_CLASSES[fine.item()] == "LOC:city"
+    assert torch.allclose(coarse_probs.sum(-1), torch.ones(1)) and torch.allclose(fine_probs.sum(-1), torch.ones(1))
+
+
+def test_committed_model_test_accuracy_matches_its_model_card(model, trec_dir):
+    from train import evaluate
+
+    card = json.loads((artifacts.ROOT / artifacts.CARD_FILE).read_text())
+    assert card["data"]["test_sha256"] == trec.sha256(trec_dir / trec.TEST_FILE)
+    result = evaluate(model.model, model.tokenizer, trec.read_questions(trec_dir / trec.TEST_FILE))
+    assert round(result["coarse_accuracy"], 4) == card["test"]["coarse_accuracy"]
+    assert round(result["fine_accuracy"], 4) == card["test"]["fine_accuracy"]
+    assert all(trec.coarse_of(f) == c for c, f in zip(result["pred_coarse"], result["pred_fine"]))

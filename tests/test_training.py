@@ -1,0 +1,53 @@
+"""A smoke run of the whole training command on a few hundred questions."""
+
+import json
+
+from qclass import artifacts, trec
+import train
+from qclass.inference import SPECIAL_TOKENS
+
+
+def test_smoke_training_run_writes_loadable_artifacts(tmp_path, trec_dir):
+    extra = tmp_path / "feedback.label"
+    extra.write_text(trec.format_line("LOC:city", "Which town hosts the Louvre ?") + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = train.main(["--data-dir", str(trec_dir), "--out-dir", str(out), "--teacher", "none",
+                       "--max-questions", "300", "--epochs", "2", "--vocab-size", "3000", "--layers", "1",
+                       "--extra-train", str(extra)])
+    assert code == 0
+    for name in (artifacts.MODEL_FILE, artifacts.VOCAB_FILE, artifacts.CARD_FILE, *artifacts.LABEL_MAP_FILES):
+        assert (out / name).is_file(), name
+    bundle = artifacts.load(out)
+    assert bundle.tokenizer.get_vocab_size() <= 3000
+    card = json.loads((out / artifacts.CARD_FILE).read_text())
+    assert card["data"]["train_sha256"] == trec.sha256(trec_dir / trec.TRAIN_FILE)
+    assert card["data"]["extra_train_files"] == ["feedback.label"]
+    assert card["seed"] == 13 and len(card["history"]) == 2
+    assert 0.0 <= card["test"]["coarse_accuracy"] <= 1.0
+    assert len(card["test"]["coarse_confusion"]) == 6 and len(card["test"]["fine_confusion"]) == 50
+    assert sum(map(sum, card["test"]["coarse_confusion"])) == card["data"]["test_questions"] == 500
+    assert set(card["test"]["fine_per_class"]) == set(trec.FINE_CLASSES)
+
+
+def test_vocabulary_is_canonical_and_nearly_reproducible(tmp_path, trec_dir):
+    """The tokenizers trainer breaks frequency ties in hash order, so a few tokens at the
+    cut-off can differ between runs; the order is canonical and nearly all tokens agree."""
+    texts = [q for _, q in trec.read_questions(trec_dir / trec.TRAIN_FILE)]
+    vocabularies = []
+    for run in ("a", "b"):
+        (tmp_path / run).mkdir()
+        train.build_vocabulary(texts, 2000, tmp_path / run)
+        vocabularies.append((tmp_path / run / artifacts.VOCAB_FILE).read_text().split("\n")[:-1])
+    for tokens in vocabularies:
+        assert tokens[:5] == SPECIAL_TOKENS and tokens[5:] == sorted(tokens[5:])
+    assert len(set(vocabularies[0]) & set(vocabularies[1])) >= 0.99 * len(vocabularies[0])
+
+
+def test_missing_data_folder_says_where_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.delenv(trec.DATA_DIR_ENV, raising=False)
+    try:
+        train.main(["--data-dir", str(tmp_path)])
+    except FileNotFoundError as error:
+        assert "train_5500.label" in str(error) and "--data-dir" in str(error)
+    else:
+        raise AssertionError("training without data must fail")
