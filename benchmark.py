@@ -1,0 +1,128 @@
+"""Speed, size and memory of the committed model, measured through the public inference functions.
+
+    python benchmark.py [--json benchmark.json]
+
+Prints: file size and parameters; single-question latency p50/p95 on one thread through inf(),
+next to a seed-size model (12 encoder layers, 512 wide: the size of the article's 6+6-layer
+transformer) measured the same way in the same run; batch throughput on two threads through
+inf_batch(); and the peak resident memory of a fresh process that loads the model and answers
+1,000 questions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import torch
+
+from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
+from qclass import artifacts, trec
+from streamlitinf import inf, inf_batch, load_model
+
+SEED_SIZE = dict(emb_dim=512, dim_model=512, dim_inner=2048, layers=12, heads=8)
+FALLBACK_QUESTIONS = [
+    "What is the capital of Peru?", "Who wrote the Canterbury Tales?", "How many bones are in the human body?",
+    "What does NASA stand for?", "Why is the sky blue?", "When did the Berlin Wall fall?",
+    "How far is it from Denver to Aspen?", "What is the boiling point of water in Fahrenheit?",
+]
+
+MEMORY_PROBE = """
+import resource, sys
+from streamlitinf import inf, load_model
+model = load_model()
+questions = sys.stdin.read().splitlines()
+for i in range(1000):
+    inf(questions[i % len(questions)], model)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def questions() -> list[str]:
+    """TREC_10's questions when the data is there (realistic lengths), else a built-in handful."""
+    try:
+        return [q for _, q in trec.read_questions(trec.data_dir() / trec.TEST_FILE)]
+    except FileNotFoundError:
+        return FALLBACK_QUESTIONS
+
+
+def latency_ms(bundle, texts: list[str], n: int) -> tuple[float, float]:
+    for text in texts[:20]:
+        inf(text, bundle)
+    times = []
+    for i in range(n):
+        start = time.perf_counter()
+        inf(texts[i % len(texts)], bundle)
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * len(times)) - 1]
+
+
+def throughput(bundle, texts: list[str], n: int = 2000) -> float:
+    batch = (texts * (n // len(texts) + 1))[:n]
+    inf_batch(batch[:128], bundle)
+    start = time.perf_counter()
+    inf_batch(batch, bundle)
+    return n / (time.perf_counter() - start)
+
+
+def peak_memory_mb(texts: list[str]) -> float:
+    out = subprocess.run([sys.executable, "-c", MEMORY_PROBE], input="\n".join(texts), text=True,
+                         capture_output=True, check=True, cwd=artifacts.ROOT)
+    return int(out.stdout.split()[-1]) / 1024  # ru_maxrss is in KiB on Linux
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument("--n", type=int, default=1000, help="single-question timings per model")
+    args = parser.parse_args(argv)
+    try:
+        bundle = load_model()
+    except artifacts.ArtifactError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    texts = questions()
+    config = bundle.card.get("model", {}).get("config") or {}
+    seed_model = TwoClassHeadClassificationTransformer(**{**config, **SEED_SIZE}).eval()
+    seed_bundle = replace(bundle, model=seed_model)
+
+    torch.set_num_threads(1)
+    p50, p95 = latency_ms(bundle, texts, args.n)
+    seed_p50, seed_p95 = latency_ms(seed_bundle, texts, max(100, args.n // 10))
+    torch.set_num_threads(2)
+    qps = throughput(bundle, texts)
+    model_file = artifacts.ROOT / artifacts.MODEL_FILE
+    figures = {
+        "model_file_mb": round(model_file.stat().st_size / 1e6, 2),
+        "parameters": sum(p.numel() for p in bundle.model.parameters()),
+        "latency_p50_ms_1_thread": round(p50, 3),
+        "latency_p95_ms_1_thread": round(p95, 3),
+        "seed_size_latency_p50_ms_1_thread": round(seed_p50, 3),
+        "seed_size_latency_p95_ms_1_thread": round(seed_p95, 3),
+        "speedup_vs_seed_size_p50": round(seed_p50 / p50, 1),
+        "batch_throughput_questions_per_s_2_threads": round(qps),
+        "peak_rss_mb_load_and_1000_questions": round(peak_memory_mb(texts), 1),
+        "seed_size_parameters": sum(p.numel() for p in seed_model.parameters()),
+        "questions": "TREC_10" if texts is not FALLBACK_QUESTIONS else "built-in examples",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}",
+    }
+    width = max(map(len, figures))
+    for name, value in figures.items():
+        print(f"{name:<{width}}  {value}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(figures, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
