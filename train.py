@@ -40,7 +40,7 @@ PARENTS = fine_parents(dict(enumerate(trec.COARSE_CLASSES)), dict(enumerate(trec
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", help=f"folder with {trec.TRAIN_FILE} and {trec.TEST_FILE} (default: ${trec.DATA_DIR_ENV})")
-    p.add_argument("--extra-train", nargs="*", default=[], help="more TREC-format files for training (e.g. exported feedback)")
+    p.add_argument("--extra-train", nargs="*", default=[], help="more TREC-format UTF-8 files for training (e.g. exported feedback)")
     p.add_argument("--out-dir", default=str(artifacts.ROOT), help="where the artifacts are written")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--val-fraction", type=float, default=0.1)
@@ -266,7 +266,7 @@ def main(argv=None) -> int:
     rows = trec.read_questions(folder / trec.TRAIN_FILE)
     train_rows, val_rows = trec.stratified_split(rows, args.val_fraction, args.seed)
     for extra in args.extra_train:
-        train_rows += trec.read_questions(extra)
+        train_rows += trec.read_questions(extra, encoding="utf-8")
     if args.max_questions:
         train_rows, val_rows = train_rows[: args.max_questions], val_rows[: max(20, args.max_questions // 10)]
     print(f"{len(train_rows)} training, {len(val_rows)} validation questions", flush=True)

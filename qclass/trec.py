@@ -97,10 +97,11 @@ def parse_line(line: str, where: str = "") -> tuple[str, str]:
     return label, text.strip()
 
 
-def read_questions(path: str | Path) -> list[tuple[str, str]]:
-    """All (fine label, question) pairs of a TREC-format file (Latin-1, as the corpus is)."""
+def read_questions(path: str | Path, encoding: str = "latin-1") -> list[tuple[str, str]]:
+    """All (fine label, question) pairs of a TREC-format file: the corpus is Latin-1, files we
+    write (exported feedback) are UTF-8."""
     path = Path(path)
-    lines = path.read_text(encoding="latin-1").splitlines()
+    lines = path.read_text(encoding=encoding).splitlines()
     return [parse_line(line, f"{path}:{n}") for n, line in enumerate(lines, 1) if line.strip()]
 
 
