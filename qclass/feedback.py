@@ -1,0 +1,146 @@
+"""Visitor feedback on answers: saved through SQLAlchemy 2, read back by the data team.
+
+SQLite file by default (zero set-up; FEEDBACK_DB_PATH, default feedback.sqlite3 beside the app),
+PostgreSQL when DATABASE_URL is set (Heroku Postgres sets it, with the old postgres:// scheme).
+All queries are SQLAlchemy statements with bound parameters; text is stored exactly as given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from qclass import trec
+
+MAX_QUESTION_CHARS = 2_000
+MAX_COMMENT_CHARS = 1_000
+DEFAULT_SQLITE = Path(__file__).resolve().parent.parent / "feedback.sqlite3"
+
+
+class FeedbackError(RuntimeError):
+    """The store can't take or give feedback now; the message is for the visitor."""
+
+
+class FeedbackRejected(ValueError):
+    """This feedback can't be stored as given; the message says why."""
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    model_coarse: Mapped[str] = mapped_column(String(8))
+    model_fine: Mapped[str] = mapped_column(String(24))
+    model_probabilities: Mapped[dict] = mapped_column(JSON)
+    model_version: Mapped[str] = mapped_column(String(64))
+    correct: Mapped[bool] = mapped_column()
+    right_fine: Mapped[str] = mapped_column(String(24))  # the model's answer when confirmed
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+def database_url() -> str:
+    """$DATABASE_URL (postgres:// accepted) or a SQLite file at $FEEDBACK_DB_PATH."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{os.environ.get('FEEDBACK_DB_PATH') or DEFAULT_SQLITE}"
+    for old in ("postgres://", "postgresql://"):
+        if url.startswith(old):
+            return "postgresql+psycopg://" + url[len(old):]
+    return url
+
+
+def _check_text(name: str, text: str, limit: int) -> str:
+    if not isinstance(text, str):
+        raise FeedbackRejected(f"The {name} must be text.")
+    if "\x00" in text:
+        raise FeedbackRejected(f"The {name} contains a NUL character, which can't be stored. Remove it and try again.")
+    if len(text) > limit:
+        raise FeedbackRejected(f"The {name} is {len(text):,} characters; at most {limit:,} can be stored.")
+    return text
+
+
+class FeedbackStore:
+    """One engine per process; the schema is created on start-up if it is missing."""
+
+    def __init__(self, url: str | None = None):
+        self.url = url or database_url()
+        try:
+            if self.url.startswith("sqlite"):
+                # One file, many Streamlit threads: serialised writes, waiting up to 15 s for the lock.
+                self.engine = create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 15})
+            else:
+                # A Basic dyno runs one process; Heroku's smallest Postgres plans allow 20 connections.
+                self.engine = create_engine(self.url, pool_size=5, max_overflow=5, pool_timeout=10,
+                                            pool_pre_ping=True, pool_recycle=1800,
+                                            connect_args={"connect_timeout": 5})
+            Base.metadata.create_all(self.engine)
+        except (SQLAlchemyError, OSError) as problem:
+            raise FeedbackError(f"The feedback database is unreachable ({type(problem).__name__}).") from problem
+
+    def save(self, result: dict, model_version: str, correct: bool, right_fine: str | None = None,
+             comment: str = "") -> int:
+        """Store one verdict on one answer (inf's result dict); returns its id once committed."""
+        question = _check_text("question", result["question"], MAX_QUESTION_CHARS)
+        comment = _check_text("comment", comment or "", MAX_COMMENT_CHARS)
+        right_fine = result["fine"] if correct else right_fine
+        if right_fine not in trec.FINE_NAMES:
+            raise FeedbackRejected(f"Choose the right subclass from the list (got {right_fine!r}).")
+        row = Feedback(created_at=datetime.now(timezone.utc), question=question,
+                       model_coarse=result["coarse"], model_fine=result["fine"],
+                       model_probabilities={"coarse": result["coarse_probs"], "fine": result["fine_probs"]},
+                       model_version=model_version, correct=correct, right_fine=right_fine, comment=comment)
+        try:
+            with Session(self.engine) as session, session.begin():
+                session.add(row)
+                session.flush()
+                return row.id
+        except SQLAlchemyError as problem:
+            raise FeedbackError(f"Your feedback was not saved: the database did not answer "
+                                f"({type(problem).__name__}). Please try again later.") from problem
+
+    def _query(self, statement):
+        try:
+            with Session(self.engine) as session:
+                return session.execute(statement).all()
+        except SQLAlchemyError as problem:
+            raise FeedbackError(f"The feedback database did not answer ({type(problem).__name__}).") from problem
+
+    def rows(self, limit: int = 10_000) -> list[Feedback]:
+        """The newest feedback first."""
+        return [r[0] for r in self._query(select(Feedback).order_by(Feedback.id.desc()).limit(limit))]
+
+    def counts(self) -> dict[str, int]:
+        total, corrected = self._query(select(func.count(), func.count().filter(~Feedback.correct)))[0]
+        return {"total": total, "confirmed": total - corrected, "corrected": corrected}
+
+    def disputed(self) -> list[tuple[str, str, int]]:
+        """(model's fine class, the visitors' fine class, times) for corrections, most frequent first."""
+        pairs = self._query(select(Feedback.model_fine, Feedback.right_fine).where(~Feedback.correct))
+        return [(model, right, n) for (model, right), n in Counter(pairs).most_common()]
+
+    def export_trec(self) -> str:
+        """Every verdict as a TREC training line (`COARSE:fine question`), for --extra-train."""
+        lines = [trec.format_line(row.right_fine, row.question) for row in reversed(self.rows())
+                 if row.question.split()]
+        return "".join(line + "\n" for line in lines)
+
+
+def as_records(rows: list[Feedback]) -> list[dict]:
+    """Plain dicts for a table (probabilities summarised as the model's confidence)."""
+    return [{"id": r.id, "when": r.created_at, "question": r.question, "model": r.model_fine,
+             "verdict": "confirmed" if r.correct else "corrected", "right": r.right_fine,
+             "confidence": r.model_probabilities["fine"][r.model_fine], "model_version": r.model_version,
+             "comment": r.comment} for r in rows]
+
