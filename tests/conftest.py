@@ -9,8 +9,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 ARTIFACTS = ROOT / "test-artifacts"  # screenshots and logs kept by the tests (CI artifacts)
 CHROMIUM = "/usr/bin/chromium"
+ADMIN_PASSWORD = "correct horse battery staple"
 
 from qclass import trec  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_feedback_db(tmp_path, monkeypatch):
+    """No test writes to a developer's feedback.sqlite3 or a configured DATABASE_URL."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("FEEDBACK_ADMIN_PASSWORD", raising=False)
+    monkeypatch.setenv("FEEDBACK_DB_PATH", str(tmp_path / "feedback.sqlite3"))
+    return tmp_path / "feedback.sqlite3"
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +55,141 @@ def chromium() -> str:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(port: int, process, seconds: float = 60) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as reply:
+                if reply.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"no healthy server on port {port} after {seconds} s")
+
+
+def start_server(command: str, port: int, home: Path, log: Path, **env):
+    """A real Streamlit server in its own process group, as the shell would start it."""
+    import subprocess
+
+    env = {**os.environ, "PORT": str(port), "HOME": str(home), "FEEDBACK_DB_PATH": str(home / "feedback.sqlite3"),
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **env}
+    env.pop("DATABASE_URL", None)
+    process = subprocess.Popen(command, shell=True, cwd=ROOT, env=env, stdout=log.open("wb"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_healthy(port, process)
+    except Exception:
+        stop_server(process)
+        raise RuntimeError(f"{command!r} did not serve: {log.read_text()[-2000:]}")
+    return process
+
+
+def stop_server(process) -> None:
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except (ProcessLookupError, OSError):
+        pass
+    except Exception:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory, artifacts_dir):
+    """The app served by the Procfile's own command on a free port, for the browser tests."""
+    port = free_port()
+    process = start_server(procfile_web_command(), port, tmp_path_factory.mktemp("home"),
+                           artifacts_dir / "server.log", FEEDBACK_ADMIN_PASSWORD=ADMIN_PASSWORD)
+    yield f"http://127.0.0.1:{port}"
+    stop_server(process)
+
+
+def procfile_web_command() -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return line.removeprefix("web:").strip()
+    raise AssertionError("Procfile has no web: process")
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster from Debian's packages, on a free loopback port."""
+
+    def __init__(self):
+        import subprocess
+        import tempfile
+
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not bins:
+            if os.environ.get("CI"):
+                pytest.fail("PostgreSQL missing: .ci/run must install Debian's postgresql")
+            pytest.skip("PostgreSQL not installed (apt-get install postgresql)")
+        self.bin = bins[-1].parent
+        self.base = Path(tempfile.mkdtemp(prefix="qclass-pg-"))
+        # initdb refuses to run as root: run the server as Debian's postgres user then.
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.base, "postgres")
+        self.port = free_port()
+        self._run("initdb", "-D", str(self.base / "data"), "-U", "feedback", "--auth=trust", "-E", "UTF8")
+        self.start()
+        self.url = f"postgresql+psycopg://feedback@127.0.0.1:{self.port}/postgres"
+        self.subprocess = subprocess
+
+    def _run(self, tool, *args):
+        import subprocess
+
+        subprocess.run([*self.as_user, str(self.bin / tool), *args], check=True, capture_output=True)
+
+    def start(self):
+        self._run("pg_ctl", "-D", str(self.base / "data"), "-l", str(self.base / "log"), "-w", "-o",
+                  f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1", "start")
+
+    def stop(self):
+        self._run("pg_ctl", "-D", str(self.base / "data"), "-m", "fast", "-w", "stop")
+
+    def close(self):
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    server = Postgres()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """An empty feedback store on each backend."""
+    from sqlalchemy import text
+
+    from qclass.feedback import FeedbackStore
+
+    if request.param == "sqlite":
+        store = FeedbackStore(f"sqlite:///{tmp_path / 'feedback.sqlite3'}")
+    else:
+        store = FeedbackStore(request.getfixturevalue("postgres").url)
+        with store.engine.begin() as connection:
+            connection.execute(text("TRUNCATE feedback RESTART IDENTITY"))
+    yield store
+    store.engine.dispose()

@@ -1,0 +1,189 @@
+"""Every page through Streamlit's AppTest: answers, examples, batch files, bad input."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from qclass import artifacts, batch
+
+TIMEOUT = 60
+ROOT = artifacts.ROOT
+
+
+def classify(text: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlitapp.py"), default_timeout=TIMEOUT).run()
+    at.text_input(key="question").set_value(text)
+    at.button(key="FormSubmitter:classify-Classify").click().run()
+    assert not at.exception
+    return at
+
+
+def charts(at: AppTest) -> list:
+    return [el for el in at.main.get("vega_lite_chart")]
+
+
+def test_page_is_usable_before_anything_is_typed():
+    at = AppTest.from_file(str(ROOT / "streamlitapp.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.title[0].value.endswith("Question Classification")
+    assert not at.metric and not at.warning
+    assert at.toggle[0].value is False  # balloons are off by default
+
+
+def test_question_gets_both_classes_confidences_and_top3_charts():
+    at = classify("What is the capital of Peru?")
+    assert [(m.label, m.value) for m in at.metric] == [("Class", "LOCATION"), ("Subclass", "city")]
+    captions = " ".join(c.value for c in at.caption)
+    assert "LOC ·" in captions and "LOC:city ·" in captions and "% confident" in captions
+    assert len(charts(at)) == 2
+
+
+def test_example_button_fills_the_question_and_answers():
+    at = AppTest.from_file(str(ROOT / "streamlitapp.py"), default_timeout=TIMEOUT).run()
+    label = at.button(key="example-3").label
+    at.button(key="example-3").click().run()
+    assert at.text_input(key="question").value == label
+    assert at.metric[0].value == "ABBREVIATION"
+
+
+@pytest.mark.parametrize("text", ["", "     "])
+def test_empty_questions_get_a_clear_message(text):
+    at = classify(text)
+    assert "empty" in at.warning[0].value and not at.metric
+
+
+@pytest.mark.parametrize("text, note", [
+    ("What is the longest river " * 4000, "very long"),  # 100,000 characters
+    ("🤔🙂🚀", "guess"),
+    ("\x01\x02\x07 Who \x1b[31m invented \x0b the radio?", None),
+])
+def test_odd_questions_get_an_answer_and_a_note(text, note):
+    at = classify(text)
+    assert len(at.metric) == 2
+    if note:
+        assert any(note in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("text", ["<script>alert('x')</script> Who is <b>Bob</b>?",
+                                  "**Who** is [the king](javascript:alert(1)) of `France`?"])
+def test_user_text_is_never_rendered_as_html_or_markdown(text):
+    at = classify(text)
+    assert len(at.metric) == 2
+    rendered = [el.value for el in at.main.get("markdown")] + [el.value for el in at.main.get("caption")]
+    assert not any("<script>" in value or "javascript:" in value or "<b>" in value for value in rendered)
+
+
+def run_batch(upload=None, paste: str = "") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages/1_Batch.py"), default_timeout=TIMEOUT).run()
+    if upload:
+        at.file_uploader[0].upload(*upload)
+    at.text_area[0].set_value(paste)
+    at.button[0].click().run()
+    assert not at.exception
+    return at
+
+
+def test_batch_csv_upload_shows_table_and_offers_csv():
+    data = "question,id\nWho wrote Hamlet?,1\nWhat is the capital of Peru?,2\nHow tall is Everest?,3\n"
+    at = run_batch(("questions.csv", data.encode(), "text/csv"))
+    assert "Classified 3 questions" in at.success[0].value
+    table = at.dataframe[0].value
+    assert list(table["fine"]) == ["HUM:ind", "LOC:city", "NUM:dist"]
+    # AppTest keeps the file in a mock media store; test_browser downloads and reads it for real.
+    download = at.download_button[0].proto
+    assert download.label == "Download results (CSV)" and download.url.endswith(".csv") and download.ignore_rerun
+
+
+def test_batch_text_upload_and_paste():
+    at = run_batch(("q.txt", b"Who wrote Hamlet?\n\nWhy is the sky blue?\n", "text/plain"))
+    assert list(at.dataframe[0].value["coarse"]) == ["HUM", "DESC"]
+    at = run_batch(paste="When did World War II end?\nWhat does NASA stand for?")
+    assert list(at.dataframe[0].value["coarse"]) == ["NUM", "ABBR"]
+
+
+@pytest.mark.parametrize("upload, message", [
+    (("q.csv", b"id,text\n1,Who?\n", "text/csv"), "no 'question' column"),
+    (("q.txt", "caf\xe9 ?".encode("latin-1"), "text/plain"), "not UTF-8"),
+    (("q.txt", b"\x00\x01\x02binary", "text/plain"), "binary"),
+    (("q.csv", ("question\n" + "Who?\n" * (batch.MAX_QUESTIONS + 1)).encode(), "text/csv"), "limit is 10,000"),
+    (None, "Nothing to classify"),
+])
+def test_bad_batch_input_gets_a_clear_message_and_no_table(upload, message):
+    at = run_batch(upload)
+    assert message in at.error[0].value
+    assert not at.dataframe
+
+
+def test_model_card_page_shows_accuracy_references_and_confusion():
+    at = AppTest.from_file(str(ROOT / "pages/2_Model_card.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    accuracy = at.dataframe[0].value
+    assert list(accuracy["model"])[:1] == ["This model"] and len(accuracy) >= 3
+    assert len(at.main.get("vega_lite_chart")) >= 1  # the confusion heatmap
+    assert any("parameters" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("page", ["streamlitapp.py", "pages/1_Batch.py", "pages/2_Model_card.py"])
+def test_missing_model_file_gives_an_error_page_naming_it(page, tmp_path, monkeypatch):
+    for name in (artifacts.VOCAB_FILE, artifacts.CARD_FILE, *artifacts.LABEL_MAP_FILES):
+        (tmp_path / name).write_bytes((artifacts.ROOT / name).read_bytes())
+    (tmp_path / artifacts.MODEL_FILE).write_bytes((artifacts.ROOT / artifacts.MODEL_FILE).read_bytes()[:1000])
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert artifacts.MODEL_FILE in at.error[0].value and "corrupt" in at.error[0].value
+
+
+def test_confirm_and_correct_are_saved_and_acknowledged(isolated_feedback_db):
+    from qclass.feedback import FeedbackStore
+
+    at = classify("Who wrote Hamlet?")
+    at.button(key="confirm").click().run()
+    assert "saved" in at.success[0].value and len(at.metric) == 2  # the answer stays on the page
+    at.text_input(key="question").set_value("Where is Lima?")
+    at.button(key="FormSubmitter:classify-Classify").click().run()
+    assert not at.success  # a new answer asks again
+    at.selectbox[0].set_value("LOC:city")
+    at.text_area[0].set_value("capital of Peru")
+    at.button(key="FormSubmitter:correct-Send correction").click().run()
+    assert "saved" in at.success[0].value
+    rows = FeedbackStore(f"sqlite:///{isolated_feedback_db}").rows()
+    assert [(r.question, r.correct, r.right_fine, r.comment) for r in rows] == [
+        ("Where is Lima?", False, "LOC:city", "capital of Peru"), ("Who wrote Hamlet?", True, "HUM:ind", "")]
+
+
+def test_classifying_works_when_the_database_is_down(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:9/none")
+    at = classify("Who wrote Hamlet?")
+    assert len(at.metric) == 2
+    assert any("Feedback is unavailable" in c.value for c in at.caption)
+    assert not at.error
+
+
+def feedback_page() -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages/3_Feedback.py"), default_timeout=TIMEOUT).run()
+
+
+def test_feedback_page_is_locked_without_a_configured_password():
+    at = feedback_page()
+    assert "locked" in at.info[0].value and not at.dataframe and not at.text_input
+
+
+def test_feedback_page_refuses_a_wrong_password_and_opens_with_the_right_one(monkeypatch, isolated_feedback_db):
+    from qclass.feedback import FeedbackStore
+    from tests.test_feedback import answer
+
+    FeedbackStore(f"sqlite:///{isolated_feedback_db}").save(answer(), "v1", correct=False, right_fine="LOC:city")
+    monkeypatch.setenv("FEEDBACK_ADMIN_PASSWORD", "s3cret")
+    at = feedback_page()
+    at.text_input[0].set_value("guess")
+    at.button[0].click().run()
+    assert at.error[0].value == "Wrong password." and not at.dataframe and not at.download_button
+    at.text_input[0].set_value("s3cret")
+    at.button[0].click().run()
+    assert not at.exception
+    assert [m.value for m in at.metric] == ["1", "0", "1"]
+    disputed, rows = at.dataframe[0].value, at.dataframe[1].value
+    assert list(disputed.iloc[0]) == ["LOC:other", "LOC:city", 1]
+    assert list(rows["question"]) == ["Where is Lima?"]
+    export = at.download_button[0].proto
+    assert export.label == "Export for training (TREC format)" and not export.disabled

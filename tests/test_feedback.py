@@ -1,0 +1,108 @@
+"""The feedback store on SQLite and on a real PostgreSQL server, with faults and hostile text."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from qclass import trec
+from qclass.feedback import FeedbackError, FeedbackRejected, FeedbackStore, database_url
+
+
+def answer(question="Where is Lima?", fine="LOC:other"):
+    """A result as inf returns it (the parts the store reads)."""
+    probs = {code: 0.0 for code in trec.FINE_CLASSES}
+    probs[fine] = 1.0
+    coarse = fine.split(":")[0]
+    return {"question": question, "coarse": coarse, "fine": fine,
+            "coarse_probs": {c: float(c == coarse) for c in trec.COARSE_CLASSES}, "fine_probs": probs}
+
+
+def test_confirm_and_correct_are_stored_with_everything(store):
+    store.save(answer("Who wrote Hamlet?", "HUM:ind"), "v1", correct=True)
+    store.save(answer(), "v1", correct=False, right_fine="LOC:city", comment="Lima is a city")
+    newest, oldest = store.rows()
+    assert (oldest.question, oldest.correct, oldest.right_fine) == ("Who wrote Hamlet?", True, "HUM:ind")
+    assert (newest.model_fine, newest.right_fine, newest.comment) == ("LOC:other", "LOC:city", "Lima is a city")
+    assert newest.model_version == "v1" and newest.model_probabilities["fine"]["LOC:other"] == 1.0
+    assert newest.created_at is not None
+    assert store.counts() == {"total": 2, "confirmed": 1, "corrected": 1}
+    assert store.disputed() == [("LOC:other", "LOC:city", 1)]
+
+
+def test_export_round_trips_into_the_training_reader(store, tmp_path):
+    store.save(answer("Qui a écrit « Hamlet » ? 🤔", "HUM:ind"), "v1", correct=True)
+    store.save(answer("Where is\nLima ?"), "v1", correct=False, right_fine="LOC:city")
+    path = tmp_path / "feedback.label"
+    path.write_text(store.export_trec(), encoding="utf-8")
+    assert trec.read_questions(path, encoding="utf-8") == [
+        ("HUM:ind", "Qui a écrit « Hamlet » ? 🤔"), ("LOC:city", "Where is Lima ?")]
+
+
+@pytest.mark.parametrize("text", [
+    "Robert'); DROP TABLE feedback; --",
+    "' OR '1'='1",
+    "🤔🚀 émoji, RTL \u202eabc, combining e\u0301",
+    "<script>alert(1)</script>",
+    "x" * 2_000,
+])
+def test_hostile_text_is_stored_unchanged(store, text):
+    store.save(answer(text), "v1", correct=False, right_fine="LOC:city", comment=text[:1000])
+    row = store.rows()[0]
+    assert row.question == text and row.comment == text[:1000]
+    assert store.counts()["total"] == 1  # the table is still there
+
+
+@pytest.mark.parametrize("question, comment, message", [
+    ("Who?\x00", "", "NUL"),
+    ("Who?", "a\x00b", "NUL"),
+    ("x" * 10_000, "", "at most 2,000"),
+    ("Who?", "y" * 1_001, "at most 1,000"),
+])
+def test_text_that_cannot_be_stored_is_refused_clearly(store, question, comment, message):
+    with pytest.raises(FeedbackRejected, match=message):
+        store.save(answer(question), "v1", correct=True, comment=comment)
+    assert store.counts()["total"] == 0
+
+
+def test_a_correction_must_name_a_real_class(store):
+    with pytest.raises(FeedbackRejected, match="Choose the right subclass"):
+        store.save(answer(), "v1", correct=False, right_fine="LOC:moon")
+
+
+def test_fifty_concurrent_saves_all_land_exactly_once(store):
+    def save(i):
+        return store.save(answer(f"Question {i}?"), "v1", correct=False, right_fine="LOC:city", comment=str(i))
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        ids = list(pool.map(save, range(50)))
+    assert len(set(ids)) == 50
+    assert sorted(int(r.comment) for r in store.rows()) == list(range(50))
+
+
+def test_unreachable_database_at_start_is_a_clear_error():
+    with pytest.raises(FeedbackError, match="unreachable"):
+        FeedbackStore("postgresql+psycopg://nobody@127.0.0.1:9/none")
+
+
+def test_database_lost_mid_session_then_back(postgres):
+    store = FeedbackStore(postgres.url)
+    store.save(answer(), "v1", correct=True)
+    postgres.stop()
+    try:
+        with pytest.raises(FeedbackError, match="not saved"):
+            store.save(answer(), "v1", correct=True)
+        with pytest.raises(FeedbackError):
+            store.counts()
+    finally:
+        postgres.start()
+    store.save(answer(), "v1", correct=True)  # the pool reconnects by itself
+    assert store.counts()["total"] >= 2
+    store.engine.dispose()
+
+
+def test_database_url_accepts_heroku_scheme_and_defaults_to_sqlite(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@host:5432/db")
+    assert database_url() == "postgresql+psycopg://u:p@host:5432/db"
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.setenv("FEEDBACK_DB_PATH", str(tmp_path / "f.sqlite3"))
+    assert database_url() == f"sqlite:///{tmp_path / 'f.sqlite3'}"
