@@ -16,7 +16,8 @@ st.write(
 )
 model = load_or_explain()
 
-upload = st.file_uploader("Questions file", type=["csv", "txt"])
+# No type= filter: Streamlit raises on a disallowed type, and batch.from_upload explains it instead.
+upload = st.file_uploader("Questions file (.csv or .txt)")
 pasted = st.text_area("…or paste questions, one a line", height=150)
 go = st.button("Classify all", type="primary")
 
