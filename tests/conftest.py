@@ -41,13 +41,27 @@ def trec_dir() -> Path:
         pytest.skip(str(missing))
 
 
+def required(what: str, install: str):
+    """Fail in CI (which installs everything), skip elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} missing: .ci/run must install it ({install})")
+    pytest.skip(f"{what} not installed ({install})")
+
+
+@pytest.fixture(scope="session")
+def wordnet() -> Path:
+    from qclass.corpus import WORDNET_DIR
+
+    if not (WORDNET_DIR / "data.noun").is_file():
+        required("WordNet", "apt-get install wordnet-base")
+    return WORDNET_DIR
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's Chromium; CI installs it, so there a missing browser fails instead of skipping."""
     if shutil.which(CHROMIUM) is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} missing: .ci/run must install Debian's chromium")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium chromium-driver)")
+        required(CHROMIUM, "apt-get install chromium chromium-driver")
     return CHROMIUM
 
 
@@ -137,9 +151,7 @@ class Postgres:
 
         bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
         if not bins:
-            if os.environ.get("CI"):
-                pytest.fail("PostgreSQL missing: .ci/run must install Debian's postgresql")
-            pytest.skip("PostgreSQL not installed (apt-get install postgresql)")
+            required("PostgreSQL", "apt-get install postgresql")
         self.bin = bins[-1].parent
         self.base = Path(tempfile.mkdtemp(prefix="qclass-pg-"))
         # initdb refuses to run as root: run the server as Debian's postgres user then.

@@ -91,3 +91,18 @@ def test_confirm_an_answer_then_read_it_on_the_feedback_page(page, server_url, a
     download.value.save_as(saved)
     assert "LOC:city What is the capital of Peru?" in saved.read_text(encoding="utf-8").splitlines()
     page.screenshot(path=artifacts_dir / "feedback.png", full_page=True)
+
+
+@pytest.mark.parametrize("name", ["binary.txt", "latin1.txt", "rows100k.csv", "no_column.csv"])
+def test_bad_uploads_get_a_message_in_the_browser(page, server_url, tmp_path, name):
+    from test_hostile import UPLOADS
+
+    data, message = UPLOADS[name]
+    upload = tmp_path / name
+    upload.write_bytes(data)
+    open_page(page, f"{server_url}/batch")
+    page.locator("input[type=file]").set_input_files(upload)
+    page.get_by_text(name).wait_for(timeout=15_000)
+    page.get_by_role("button", name="Classify all").click()
+    expect(page.get_by_test_id("stAlertContentError")).to_contain_text(message, timeout=30_000)
+    assert page.get_by_test_id("stException").count() == 0

@@ -7,7 +7,7 @@ import train
 from qclass.inference import SPECIAL_TOKENS
 
 
-def test_smoke_training_run_writes_loadable_artifacts(tmp_path, trec_dir):
+def test_smoke_training_run_writes_loadable_artifacts(tmp_path, trec_dir, wordnet):
     extra = tmp_path / "feedback.label"
     extra.write_text(trec.format_line("LOC:city", "Which town hosts the Louvre ?") + "\n", encoding="utf-8")
     out = tmp_path / "out"
