@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from qclass import artifacts
@@ -15,10 +17,15 @@ from qclass.inference import MAX_CHARS, clean, pad, predict
 BATCH_SIZE = 64
 
 
-@st.cache_resource(show_spinner=False)
 def load_model(folder: str | None = None) -> artifacts.Bundle:
-    """The model, tokenizer, label maps and model card, built on CPU once per process."""
-    return artifacts.load(folder or artifacts.ROOT)
+    """The model, tokenizer, label maps and model card, built on CPU once per process and folder
+    (default: $MODEL_DIR, else the app's own folder). ArtifactError names a missing or bad file."""
+    return _load(str(folder or os.environ.get("MODEL_DIR") or artifacts.ROOT))
+
+
+@st.cache_resource(show_spinner=False)
+def _load(folder: str) -> artifacts.Bundle:
+    return artifacts.load(folder)
 
 
 def _result(bundle: artifacts.Bundle, text: str, encoding, coarse_probs, fine_probs, coarse, fine) -> dict:

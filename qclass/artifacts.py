@@ -7,6 +7,7 @@ rebuilds its own model. Label maps are plain dicts of str/int, pickled as the ar
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 from dataclasses import dataclass
@@ -77,8 +78,16 @@ def _read(folder: Path, name: str, reader):
                             "or corrupt: restore it from the repository or retrain.") from error
 
 
+class _PlainUnpickler(pickle.Unpickler):
+    """Dicts, ints and strings need no globals; refusing every global means a label-map file
+    can never run code when it is loaded."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"label maps hold plain data only, not {module}.{name}")
+
+
 def _load_pickle_dict(path: Path) -> dict:
-    value = pickle.loads(path.read_bytes())
+    value = _PlainUnpickler(io.BytesIO(path.read_bytes())).load()
     if not isinstance(value, dict):
         raise TypeError("not a dict")
     return value

@@ -1,7 +1,5 @@
 """What every page does first: load the model, or explain plainly why it can't."""
 
-import os
-
 import streamlit as st
 
 from qclass.artifacts import ArtifactError, Bundle
@@ -12,7 +10,7 @@ from streamlitinf import load_model
 def load_or_explain() -> Bundle:
     """The cached model (from $MODEL_DIR if set); on a missing or broken file, a clear error and the page stops."""
     try:
-        return load_model(os.environ.get("MODEL_DIR"))
+        return load_model()
     except ArtifactError as problem:
         st.error(f"The classifier is unavailable. {problem}")
         st.stop()

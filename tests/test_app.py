@@ -122,17 +122,6 @@ def test_model_card_page_shows_accuracy_references_and_confusion():
     assert any("parameters" in m.value for m in at.markdown)
 
 
-@pytest.mark.parametrize("page", ["streamlitapp.py", "pages/1_Batch.py", "pages/2_Model_card.py"])
-def test_missing_model_file_gives_an_error_page_naming_it(page, tmp_path, monkeypatch):
-    for name in (artifacts.VOCAB_FILE, artifacts.CARD_FILE, *artifacts.LABEL_MAP_FILES):
-        (tmp_path / name).write_bytes((artifacts.ROOT / name).read_bytes())
-    (tmp_path / artifacts.MODEL_FILE).write_bytes((artifacts.ROOT / artifacts.MODEL_FILE).read_bytes()[:1000])
-    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT).run()
-    assert not at.exception
-    assert artifacts.MODEL_FILE in at.error[0].value and "corrupt" in at.error[0].value
-
-
 def test_confirm_and_correct_are_saved_and_acknowledged(isolated_feedback_db):
     from qclass.feedback import FeedbackStore
 
