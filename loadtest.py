@@ -1,0 +1,250 @@
+"""The app as a Heroku dyno would run it: slug size, server memory, cold start, concurrent visitors.
+
+    python loadtest.py [--json results/loadtest.json] [--skip-slug]
+
+Starts the Procfile's web command on a free 127.0.0.1 port and drives it with headless Chromium
+(Playwright, one browser context per visitor). Every loop is bounded in count and time, and
+all traffic stays on this machine. Measures:
+- slug: requirements.txt installed into a clean folder plus the app files minus .slugignore, tar+gzip;
+- cold start: launching the Procfile command until a browser shows the first answer;
+- memory: resident memory of the server's process group after start-up, after 1,000 questions,
+  and its peak during each load level;
+- load: 10 and 25 concurrent visitors each asking 20 questions: errors, and the latency a visitor
+  sees from clicking Classify to the answer on the page (p50/p95).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fnmatch
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run"]
+QUESTIONS = [
+    "What is the capital of Peru?", "Who wrote Hamlet?", "How many bones are in the human body?",
+    "What does NASA stand for?", "Why is the sky blue?", "When did the Berlin Wall fall?",
+    "How far is the Moon from Earth?", "What is the boiling point of water?", "Where is Mount Kilimanjaro?",
+    "Who invented the telephone?", "What is a fjord?", "How much does an elephant weigh?",
+    "Which country has the most people?", "What color is a ruby?", "How do bees make honey?",
+    "What language is spoken in Brazil?", "Who was the first president of the United States?",
+    "What is the population of Tokyo?", "When was penicillin discovered?", "What animal is the fastest?",
+]
+ANSWER_TIMEOUT_MS = 30_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def group_rss_mb(pgid: int) -> float:
+    """Resident memory of every process in the server's process group (shell + Streamlit)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:  # field 5 of /proc/PID/stat: process group
+                total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # field 24: rss in pages
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e6
+
+
+def expected_answers() -> list[tuple[str, str, str]]:
+    """(question, class, subclass) as the committed model answers, consecutive answers differing,
+    so a visitor's wait ends exactly when the new answer is on the page."""
+    from streamlitinf import inf, load_model
+
+    model = load_model()
+    answers = [(q, r["class"], r["subclass"]) for q, r in ((q, inf(q, model)) for q in QUESTIONS)]
+    ordered = [answers.pop(0)]
+    while answers:
+        nxt = next((a for a in answers if a[1:] != ordered[-1][1:]), answers[0])
+        answers.remove(nxt)
+        ordered.append(nxt)
+    return ordered
+
+
+class Server:
+    """The Procfile's web command, as the dyno runs it, in its own process group."""
+
+    def __init__(self, home: Path):
+        procfile = (ROOT / "Procfile").read_text()
+        command = next(line[4:].strip() for line in procfile.splitlines() if line.startswith("web:"))
+        self.port = free_port()
+        env = {**os.environ, "PORT": str(self.port), "HOME": str(home),
+               "FEEDBACK_DB_PATH": str(home / "feedback.sqlite3"),
+               "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(command, shell=True, cwd=ROOT, env=env, start_new_session=True,
+                                        stdout=(home / "server.log").open("wb"), stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def rss_mb(self) -> float:
+        return group_rss_mb(self.process.pid)
+
+    def stop(self):
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+async def ask(page, question: str, klass: str, subclass: str) -> float:
+    """Type, click, and wait for this answer; seconds the visitor waited after the click."""
+    from playwright.async_api import expect
+
+    await page.get_by_label("Your question").fill(question)
+    start = time.perf_counter()
+    await page.get_by_role("button", name="Classify", exact=True).click()
+    await expect(page.get_by_test_id("stMetricValue")).to_have_text([klass, subclass], timeout=ANSWER_TIMEOUT_MS)
+    return time.perf_counter() - start
+
+
+async def visitor(browser, url: str, answers, n: int, offset: int, latencies: list, errors: list):
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        await page.goto(url, timeout=60_000)
+        await page.get_by_label("Your question").wait_for(timeout=60_000)
+        for i in range(n):
+            question, klass, subclass = answers[(offset + i) % len(answers)]
+            try:
+                latencies.append(await ask(page, question, klass, subclass))
+            except Exception as problem:  # a timeout or a wrong answer: one visitor-visible error
+                errors.append(f"{question}: {type(problem).__name__}")
+    except Exception as problem:
+        errors.append(f"session: {type(problem).__name__}: {problem}")
+    finally:
+        await context.close()
+
+
+async def load(browser, server: Server, answers, sessions: int, questions: int) -> dict:
+    latencies, errors, peak = [], [], [server.rss_mb()]
+
+    async def watch():
+        while True:
+            peak.append(server.rss_mb())
+            await asyncio.sleep(0.25)
+
+    watcher = asyncio.create_task(watch())
+    started = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(
+        visitor(browser, server.url, answers, questions, 3 * s, latencies, errors) for s in range(sessions))),
+        timeout=900)
+    watcher.cancel()
+    ordered = sorted(latencies)
+    return {"sessions": sessions, "questions_each": questions, "answered": len(latencies),
+            "errors": len(errors), "error_samples": errors[:5],
+            "latency_p50_s": round(statistics.median(ordered), 3) if ordered else None,
+            "latency_p95_s": round(ordered[max(0, int(0.95 * len(ordered)) - 1)], 3) if ordered else None,
+            "peak_rss_mb": round(max(peak), 1), "seconds": round(time.perf_counter() - started, 1)}
+
+
+async def measure_server(answers) -> dict:
+    from playwright.async_api import async_playwright
+
+    home = Path(tempfile.mkdtemp(prefix="qclass-load-"))
+    server = Server(home)
+    figures = {}
+    try:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = await browser.new_page()
+            deadline = time.perf_counter() + 120
+            while True:  # the dyno's first visitor keeps reloading until the app is up
+                try:
+                    await page.goto(server.url, timeout=5_000)
+                    await page.get_by_label("Your question").wait_for(timeout=30_000)
+                    break
+                except Exception:
+                    if time.perf_counter() > deadline or server.process.poll() is not None:
+                        raise RuntimeError(f"server did not start: {(home / 'server.log').read_text()[-2000:]}")
+                    await asyncio.sleep(0.2)
+            await ask(page, *answers[0])
+            figures["cold_start_s"] = round(time.perf_counter() - server.started, 2)
+            await page.close()
+            await asyncio.sleep(2)
+            figures["rss_after_start_mb"] = round(server.rss_mb(), 1)
+            warm = await load(browser, server, answers, sessions=5, questions=200)
+            figures["rss_after_1000_questions_mb"] = round(server.rss_mb(), 1)
+            figures["warmup_1000_questions"] = warm
+            figures["load"] = [await load(browser, server, answers, sessions=n, questions=20) for n in (10, 25)]
+            await browser.close()
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    return figures
+
+
+def slug_size() -> dict:
+    """requirements.txt into a clean folder, plus the app files minus .slugignore, tar+gzip."""
+    work = Path(tempfile.mkdtemp(prefix="qclass-slug-"))
+    try:
+        site = work / "site-packages"
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-compile", "--target", str(site),
+                        "-r", str(ROOT / "requirements.txt")], check=True)
+        ignored = [line.strip() for line in (ROOT / ".slugignore").read_text().splitlines()
+                   if line.strip() and not line.startswith("#")]
+        tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
+        app_files = [f for f in tracked.stdout.splitlines()
+                     if not any(fnmatch.fnmatch(f, pattern) or f.startswith(pattern.rstrip("/") + "/")
+                                for pattern in ignored)]
+        archive = work / "slug.tgz"
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(site, arcname="site-packages")
+            for f in app_files:
+                tar.add(ROOT / f, arcname=f"app/{f}")
+        sizes = {}
+        for item in site.iterdir():
+            if item.is_dir() and not item.name.endswith((".dist-info", "__pycache__")):
+                sizes[item.name] = sum(p.stat().st_size for p in item.rglob("*") if p.is_file())
+        top = sorted(sizes.items(), key=lambda kv: kv[1], reverse=True)[:8]
+        return {"slug_compressed_mb": round(archive.stat().st_size / 1e6, 1),
+                "installed_mb": round(sum(sizes.values()) / 1e6, 1),
+                "app_files": len(app_files),
+                "heaviest_packages_mb": {name: round(size / 1e6, 1) for name, size in top}}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument("--skip-slug", action="store_true", help="skip the slug build (it installs packages)")
+    args = parser.parse_args(argv)
+    from qclass.artifacts import ArtifactError
+
+    try:
+        answers = expected_answers()
+    except ArtifactError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    figures = {} if args.skip_slug else {"slug": slug_size()}
+    figures["server"] = asyncio.run(measure_server(answers))
+    print(json.dumps(figures, indent=1))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(figures, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
