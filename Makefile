@@ -1,7 +1,7 @@
 # make run   -> the app on http://localhost:8501 (creates .venv on first use)
 # make test  -> the whole test suite (installs the test requirements first)
 # make train -> retrain every model file (needs the TREC data, see README)
-# make bench -> speed, size and memory of the committed model
+# make bench -> model speed/size/memory, then slug size, server memory, cold start and load (results/)
 
 PYTHON ?= python3
 VENV := .venv
@@ -18,18 +18,19 @@ test: $(VENV)/.dev
 train: $(VENV)/.train
 	$(PY) train.py
 
-bench: $(VENV)/.runtime
-	$(PY) benchmark.py
+bench: $(VENV)/.dev
+	$(PY) benchmark.py --json results/benchmark.json
+	$(PY) loadtest.py --json results/loadtest.json
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --retries 0 -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
-	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --retries 0 -r requirements-dev.txt
 	touch $@
 
 $(VENV)/.train: requirements-train.txt $(VENV)/.runtime
-	$(PY) -m pip install -q -r requirements-train.txt
+	$(PY) -m pip install -q --retries 0 -r requirements-train.txt
 	touch $@

@@ -119,6 +119,7 @@ def main(argv=None) -> int:
     for name, value in figures.items():
         print(f"{name:<{width}}  {value}")
     if args.json:
+        os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=1)
     return 0
