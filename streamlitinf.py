@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import streamlit as st
+import torch
 
 from qclass import artifacts
 from qclass.inference import MAX_CHARS, clean, pad, predict
@@ -25,6 +26,10 @@ def load_model(folder: str | None = None) -> artifacts.Bundle:
 
 @st.cache_resource(show_spinner=False)
 def _load(folder: str) -> artifacts.Bundle:
+    # Streamlit answers each visitor in a thread of its own, and a short question gains little from
+    # intra-op parallelism, so one PyTorch thread per answer keeps concurrent visitors from fighting
+    # over a shared dyno's cores (loadtest.py measures it). TORCH_NUM_THREADS overrides.
+    torch.set_num_threads(int(os.environ.get("TORCH_NUM_THREADS", "1")))
     return artifacts.load(folder)
 
 
