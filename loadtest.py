@@ -199,7 +199,7 @@ def slug_size() -> dict:
     work = Path(tempfile.mkdtemp(prefix="qclass-slug-"))
     try:
         site = work / "site-packages"
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-compile", "--target", str(site),
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--retries", "0", "--no-compile", "--target", str(site),
                         "-r", str(ROOT / "requirements.txt")], check=True)
         ignored = [line.strip() for line in (ROOT / ".slugignore").read_text().splitlines()
                    if line.strip() and not line.startswith("#")]

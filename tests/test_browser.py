@@ -24,6 +24,22 @@ def open_page(page, url):
     page.get_by_role("heading").first.wait_for(timeout=30_000)
 
 
+def upload_batch(page, server_url, path):
+    """Open the Batch page, upload the file and press Classify all."""
+    open_page(page, f"{server_url}/batch")
+    page.locator("input[type=file]").set_input_files(path)
+    page.get_by_text(path.name).wait_for(timeout=15_000)
+    page.get_by_role("button", name="Classify all").click()
+
+
+def download(page, button: str, to):
+    """Click a download button and save what the browser receives; returns its text."""
+    with page.expect_download() as event:
+        page.get_by_role("button", name=button).click()
+    event.value.save_as(to)
+    return to.read_text(encoding="utf-8-sig")
+
+
 def test_type_a_question_and_read_the_answer(page, server_url, artifacts_dir):
     open_page(page, server_url)
     page.get_by_label("Your question").fill("Where is the Eiffel Tower?")
@@ -46,16 +62,9 @@ def test_script_tags_are_shown_as_text_not_run(page, server_url):
 def test_upload_a_batch_and_download_the_results(page, server_url, artifacts_dir, tmp_path):
     upload = tmp_path / "questions.csv"
     upload.write_text("question\nWho wrote Hamlet?\nWhat is the capital of Peru?\nHow tall is Everest?\n")
-    open_page(page, f"{server_url}/batch")
-    page.locator("input[type=file]").set_input_files(upload)
-    page.get_by_text("questions.csv").wait_for(timeout=15_000)
-    page.get_by_role("button", name="Classify all").click()
+    upload_batch(page, server_url, upload)
     page.get_by_text("Classified 3 questions").wait_for(timeout=30_000)
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Download results (CSV)").click()
-    saved = tmp_path / "results.csv"
-    download.value.save_as(saved)
-    rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(download(page, "Download results (CSV)", tmp_path / "results.csv"))))
     assert [(r["question"], r["fine"]) for r in rows] == [
         ("Who wrote Hamlet?", "HUM:ind"), ("What is the capital of Peru?", "LOC:city"),
         ("How tall is Everest?", "NUM:dist")]
@@ -69,9 +78,15 @@ def test_model_card_page_renders(page, server_url, artifacts_dir):
     page.screenshot(path=artifacts_dir / "model_card.png", full_page=True)
 
 
-def test_confirm_an_answer_then_read_it_on_the_feedback_page(page, server_url, artifacts_dir, tmp_path):
+def log_in_to_feedback(page):
     from conftest import ADMIN_PASSWORD
 
+    page.locator("input[type=password]").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Open").click()
+    page.get_by_text("All feedback, newest first").wait_for(timeout=15_000)
+
+
+def test_confirm_an_answer_then_read_it_on_the_feedback_page(page, server_url, artifacts_dir, tmp_path):
     open_page(page, server_url)
     page.get_by_label("Your question").fill("What is the capital of Peru?")
     page.get_by_role("button", name="Classify").click()
@@ -82,14 +97,9 @@ def test_confirm_an_answer_then_read_it_on_the_feedback_page(page, server_url, a
     page.locator("input[type=password]").fill("wrong")
     page.get_by_role("button", name="Open").click()
     page.get_by_text("Wrong password.").wait_for(timeout=15_000)
-    page.locator("input[type=password]").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Open").click()
-    page.get_by_text("All feedback, newest first").wait_for(timeout=15_000)
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Export for training (TREC format)").click()
-    saved = tmp_path / "feedback.label"
-    download.value.save_as(saved)
-    assert "LOC:city What is the capital of Peru?" in saved.read_text(encoding="utf-8").splitlines()
+    log_in_to_feedback(page)
+    exported = download(page, "Export for training (TREC format)", tmp_path / "feedback.label")
+    assert "LOC:city What is the capital of Peru?" in exported.splitlines()
     page.screenshot(path=artifacts_dir / "feedback.png", full_page=True)
 
 
@@ -100,9 +110,24 @@ def test_bad_uploads_get_a_message_in_the_browser(page, server_url, tmp_path, na
     data, message = UPLOADS[name]
     upload = tmp_path / name
     upload.write_bytes(data)
-    open_page(page, f"{server_url}/batch")
-    page.locator("input[type=file]").set_input_files(upload)
-    page.get_by_text(name).wait_for(timeout=15_000)
-    page.get_by_role("button", name="Classify all").click()
+    upload_batch(page, server_url, upload)
     expect(page.get_by_test_id("stAlertContentError")).to_contain_text(message, timeout=30_000)
     assert page.get_by_test_id("stException").count() == 0
+
+
+def test_correct_an_answer_in_the_browser(page, server_url, artifacts_dir, tmp_path):
+    open_page(page, server_url)
+    page.get_by_label("Your question").fill("Which city hosts the Louvre?")
+    page.get_by_role("button", name="Classify").click()
+    page.get_by_text("No, correct it").click()
+    page.get_by_test_id("stSelectbox").click()
+    page.keyboard.type("ENTITY › animal")
+    page.keyboard.press("Enter")
+    page.get_by_label("Comment (optional)").fill("testing a correction <b>bold?</b>")
+    page.get_by_role("button", name="Send correction").click()
+    page.get_by_text("your feedback was saved").wait_for(timeout=30_000)
+    page.screenshot(path=artifacts_dir / "correction.png", full_page=True)
+    open_page(page, f"{server_url}/feedback")
+    log_in_to_feedback(page)
+    exported = download(page, "Export for training (TREC format)", tmp_path / "feedback.label")
+    assert "ENTY:animal Which city hosts the Louvre?" in exported.splitlines()
