@@ -39,15 +39,17 @@ def classify_page():
 
     st.caption("Try an example:")
     example_columns = st.columns(3)
+    asked = False
     for i, example in enumerate(EXAMPLES):
         if example_columns[i % 3].button(example, key=f"example-{i}", width="stretch"):
-            st.session_state.question = example
+            st.session_state.question = example  # set before the text input exists in this run
+            asked = True
 
     with st.form("classify"):
         question = st.text_input("Your question", key="question", placeholder="e.g. Who invented the telephone?")
-        submitted = st.form_submit_button("Classify", type="primary")
+        asked |= st.form_submit_button("Classify", type="primary")
 
-    if submitted or any(st.session_state.get(f"example-{i}") for i in range(len(EXAMPLES))):
+    if asked:
         st.session_state.pop("feedback_saved", None)
         try:
             with st.spinner("Classifying…"):
@@ -60,7 +62,7 @@ def classify_page():
     if result:
         show_answer(result, model)
         feedback_section(result, model)
-        if balloons and submitted:
+        if balloons and asked:
             st.balloons()
 
 

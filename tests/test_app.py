@@ -37,6 +37,18 @@ def test_question_gets_both_classes_confidences_and_top3_charts():
     assert len(charts(at)) == 2
 
 
+def test_balloons_only_when_the_visitor_turns_them_on():
+    def balloons(at):
+        return [node for node in at.get("balloons")]
+
+    assert not balloons(classify("Who wrote Hamlet?"))
+    at = AppTest.from_file(str(ROOT / "streamlitapp.py"), default_timeout=TIMEOUT).run()
+    at.toggle[0].set_value(True).run()
+    at.text_input(key="question").set_value("Who wrote Hamlet?")
+    at.button(key="FormSubmitter:classify-Classify").click().run()
+    assert balloons(at)
+
+
 def test_example_button_fills_the_question_and_answers():
     at = AppTest.from_file(str(ROOT / "streamlitapp.py"), default_timeout=TIMEOUT).run()
     label = at.button(key="example-3").label
