@@ -23,8 +23,9 @@ if not card:
 test, info, data = card["test"], card["model"], card["data"]
 st.subheader(f"Accuracy on the TREC_10 test set ({data['test_questions']} questions)")
 rows = [("This model", test["coarse_accuracy"], test["fine_accuracy"])] + REFERENCES
-st.dataframe(pd.DataFrame(rows, columns=["model", "class (6)", "subclass (50)"]), hide_index=True,
-             column_config={c: st.column_config.NumberColumn(format="percent") for c in ("class (6)", "subclass (50)")})
+accuracy = pd.DataFrame([(name, 100 * c, 100 * f) for name, c, f in rows], columns=["model", "class (6)", "subclass (50)"])
+st.dataframe(accuracy, hide_index=True,
+             column_config={c: st.column_config.NumberColumn(format="%.1f%%") for c in ("class (6)", "subclass (50)")})
 st.caption(f"Chosen on a validation split ({card['validation']['coarse_accuracy']:.1%} class, "
            f"{card['validation']['fine_accuracy']:.1%} subclass); the test set was used once, for this report.")
 
