@@ -31,9 +31,6 @@ def clean(text) -> str:
 
 def load_tokenizer(vocab_file: str | Path, max_tokens: int) -> BertWordPieceTokenizer:
     """Lowercasing, accent-stripping WordPiece tokenizer that adds [CLS] ... [SEP] and truncates."""
-    vocab_file = Path(vocab_file)
-    if not vocab_file.is_file():
-        raise FileNotFoundError(f"vocabulary file not found: {vocab_file.name}")
     tokenizer = BertWordPieceTokenizer(str(vocab_file), lowercase=True, strip_accents=True)
     tokenizer.enable_truncation(max_length=max_tokens)
     return tokenizer
