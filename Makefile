@@ -27,10 +27,10 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m pip install -q --retries 0 -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+$(VENV)/.dev: requirements-dev.txt requirements-torch.txt $(VENV)/.runtime
 	$(PY) -m pip install -q --retries 0 -r requirements-dev.txt
 	touch $@
 
-$(VENV)/.train: requirements-train.txt $(VENV)/.runtime
+$(VENV)/.train: requirements-train.txt requirements-torch.txt $(VENV)/.runtime
 	$(PY) -m pip install -q --retries 0 -r requirements-train.txt
 	touch $@

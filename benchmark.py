@@ -4,9 +4,10 @@
 
 Prints: file size and parameters; single-question latency p50/p95 on one thread through inf(),
 next to a seed-size model (12 encoder layers, 512 wide: the size of the article's 6+6-layer
-transformer) measured the same way in the same run; batch throughput on two threads through
-inf_batch(); and the peak resident memory of a fresh process that loads the model and answers
-1,000 questions.
+transformer) and next to the same model run by PyTorch instead of NumPy, both measured the same
+way in the same run; batch throughput on two threads through inf_batch(); and the peak resident
+memory of a fresh process that loads the model and answers 1,000 questions. PyTorch (a test and
+training requirement, not a runtime one) builds the two comparison models.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ import sys
 import time
 from dataclasses import replace
 
+import numpy as np
 import torch
 
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
 from qclass import artifacts, trec
+from qclass.numpy_model import NumpyTransformer, blas_threads, read_checkpoint
 from streamlitinf import inf, inf_batch, load_model
+from train import as_numpy
 
 SEED_SIZE = dict(emb_dim=512, dim_model=512, dim_inner=2048, layers=12, heads=8)
 FALLBACK_QUESTIONS = [
@@ -92,29 +96,38 @@ def main(argv=None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 1
     texts = questions()
-    config = bundle.card.get("model", {}).get("config") or {}
-    seed_model = TwoClassHeadClassificationTransformer(**{**config, **SEED_SIZE}).eval()
-    seed_bundle = replace(bundle, model=seed_model)
+    model_file = artifacts.ROOT / artifacts.MODEL_FILE
+    checkpoint = read_checkpoint(model_file)
+    seed_config = {**checkpoint["config"], **SEED_SIZE}
+    seed_model = TwoClassHeadClassificationTransformer(**seed_config)
+    seed_bundle = replace(bundle, model=NumpyTransformer(seed_config, {k: v.numpy() for k, v in seed_model.state_dict().items()}))
+    torch_model = TwoClassHeadClassificationTransformer(**checkpoint["config"])
+    torch_model.load_state_dict({k: torch.from_numpy(v) for k, v in checkpoint["state_dict"].items()})
+    torch_bundle = replace(bundle, model=as_numpy(torch_model))
 
+    blas_threads(1)
     torch.set_num_threads(1)
     p50, p95 = latency_ms(bundle, texts, args.n)
     seed_p50, seed_p95 = latency_ms(seed_bundle, texts, max(100, args.n // 10))
-    torch.set_num_threads(2)
+    torch_p50, torch_p95 = latency_ms(torch_bundle, texts, args.n)
+    blas_threads(2)
     qps = throughput(bundle, texts)
-    model_file = artifacts.ROOT / artifacts.MODEL_FILE
+    blas_threads(1)
     figures = {
         "model_file_mb": round(model_file.stat().st_size / 1e6, 2),
-        "parameters": sum(p.numel() for p in bundle.model.parameters()),
+        "parameters": sum(v.size for v in checkpoint["state_dict"].values()),
         "latency_p50_ms_1_thread": round(p50, 3),
         "latency_p95_ms_1_thread": round(p95, 3),
         "seed_size_latency_p50_ms_1_thread": round(seed_p50, 3),
         "seed_size_latency_p95_ms_1_thread": round(seed_p95, 3),
         "speedup_vs_seed_size_p50": round(seed_p50 / p50, 1),
+        "pytorch_latency_p50_ms_1_thread": round(torch_p50, 3),
+        "pytorch_latency_p95_ms_1_thread": round(torch_p95, 3),
         "batch_throughput_questions_per_s_2_threads": round(qps),
         "peak_rss_mb_load_and_1000_questions": round(peak_memory_mb(texts), 1),
         "seed_size_parameters": sum(p.numel() for p in seed_model.parameters()),
         "questions": "TREC_10" if texts is not FALLBACK_QUESTIONS else "built-in examples",
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, numpy {np.__version__}, torch {torch.__version__}",
     }
     width = max(map(len, figures))
     for name, value in figures.items():

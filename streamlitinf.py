@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 
 import streamlit as st
-import torch
 
 from qclass import artifacts
+from qclass.numpy_model import blas_threads
 from qclass.inference import MAX_CHARS, clean, pad, predict
 
 BATCH_SIZE = 64
@@ -26,10 +26,12 @@ def load_model(folder: str | None = None) -> artifacts.Bundle:
 
 @st.cache_resource(show_spinner=False)
 def _load(folder: str) -> artifacts.Bundle:
-    # Streamlit answers each visitor in a thread of its own, and a short question gains little from
-    # intra-op parallelism, so one PyTorch thread per answer keeps concurrent visitors from fighting
-    # over a shared dyno's cores (loadtest.py measures it). TORCH_NUM_THREADS overrides.
-    torch.set_num_threads(int(os.environ.get("TORCH_NUM_THREADS", "1")))
+    # Streamlit answers each visitor in a thread of its own, and a short question gains nothing from
+    # splitting its small matrix products across cores, so one BLAS thread per answer keeps
+    # concurrent visitors from fighting over a shared dyno's cores (loadtest.py measures it).
+    # OPENBLAS_NUM_THREADS, when set, is left to OpenBLAS.
+    if "OPENBLAS_NUM_THREADS" not in os.environ:
+        blas_threads(1)
     return artifacts.load(folder)
 
 

@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from tokenizers import BertWordPieceTokenizer
@@ -53,6 +54,9 @@ def parse_args(argv=None):
     p.add_argument("--teacher-lr", type=float, default=1e-4)
     p.add_argument("--augment", type=int, default=10, help="teacher-labelled variants per training question")
     p.add_argument("--teacher-cache", type=Path, help="folder to keep the teacher stage's outputs in, keyed by its inputs")
+    p.add_argument("--student-init", choices=["minilm", "token-vectors"], default="token-vectors",
+                   help="minilm: MiniLM's bottom layers over our vocabulary (needs dim 384, 12 heads); "
+                        "token-vectors: only the token embeddings, from the teacher's sentence space")
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -99,9 +103,19 @@ def linear_warmup_cosine(optimizer, total_steps: int, warmup: float = 0.06):
                                              (1 + math.cos(math.pi * min(1.0, s / max(1, total_steps)))))
 
 
-def evaluate(model, tokenizer, rows, batch_size: int = 256) -> dict:
-    """Predictions under the app's own decision rule, with gold labels and accuracies."""
+def as_numpy(model):
+    """The PyTorch model in eval mode as the app's inference calls a model: array ids -> array logits."""
     model.eval()
+
+    @torch.inference_mode()
+    def run(ids):
+        return [logits.numpy() for logits in model(torch.from_numpy(ids))]
+    return run
+
+
+def evaluate(model, tokenizer, rows, batch_size: int = 256) -> dict:
+    """Predictions under the app's own decision rule, with gold labels and accuracies.
+    model: array ids -> array logits (a NumpyTransformer, or as_numpy of a training model)."""
     pred_coarse, pred_fine = [], []
     for i in range(0, len(rows), batch_size):
         _, _, c, f = predict(model, encode(tokenizer, [q for _, q in rows[i : i + batch_size]]), PARENTS)
@@ -148,10 +162,10 @@ def teacher_accuracy(teacher, rows) -> tuple[float, float]:
     """(fine, coarse) validation accuracy of the teacher under the app's decision rule."""
     from qclass.teacher import logits
 
-    coarse_probs, fine_probs = joint_probabilities(*logits(teacher, [q for _, q in rows]), PARENTS)
+    coarse_probs, fine_probs = joint_probabilities(*[l.numpy() for l in logits(teacher, [q for _, q in rows])], PARENTS)
     c, f = decide(coarse_probs, fine_probs, PARENTS)
     gold_c, gold_f = label_tensors(rows)
-    return (f == gold_f).float().mean().item(), (c == gold_c).float().mean().item()
+    return float((f == gold_f.numpy()).mean()), float((c == gold_c.numpy()).mean())
 
 
 def distillation_set(args, teacher, train_rows):
@@ -233,7 +247,7 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows):
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
-        result = evaluate(model, tokenizer, val_rows)
+        result = evaluate(as_numpy(model), tokenizer, val_rows)
         score = (result["fine_accuracy"], result["coarse_accuracy"])
         history.append({"epoch": epoch + 1, "validation_coarse_accuracy": score[1],
                         "validation_fine_accuracy": score[0]})
@@ -294,14 +308,18 @@ def main(argv=None) -> int:
         texts, hard, soft, teacher_report = stage["texts"], stage["hard"], stage["soft"], stage["report"]
     seed_everything(args.seed)  # the same student whether the teacher stage ran or came from the cache
     model = TwoClassHeadClassificationTransformer(**config)
-    if stage is not None and args.emb_dim == stage["token_vectors"].shape[1]:
+    if args.teacher == "minilm" and args.student_init == "minilm":
+        from qclass.teacher import init_student_from_minilm
+
+        init_student_from_minilm(model, vocab, [q for _, q in train_rows])
+    elif stage is not None and args.emb_dim == stage["token_vectors"].shape[1]:
         with torch.no_grad():
             model.tok_emb.weight.copy_(stage["token_vectors"])
             model.tok_emb.weight[config["pad_id"]].zero_()
     print(f"student: {sum(p.numel() for p in model.parameters()):,} parameters, {len(texts)} training texts", flush=True)
     history = train_student(args, model, tokenizer, texts, hard, soft, val_rows)
 
-    # Evaluate exactly what the app will load: the saved file, reloaded.
+    # Evaluate exactly what the app will load: the saved file, reloaded into the NumPy model.
     model_path = artifacts.save(out, model, config)
     bundle = artifacts.load(out)
     validation = evaluate(bundle.model, bundle.tokenizer, val_rows)
@@ -332,7 +350,7 @@ def main(argv=None) -> int:
             "use": "token embedding initialisation and soft labels on augmented questions",
             "augmented_questions": len(texts) - len(train_rows), **teacher_report},
         "model": {"class": "TwoClassHeadClassificationTransformer", "config": config,
-                  "parameters": sum(p.numel() for p in bundle.model.parameters()),
+                  "parameters": sum(p.numel() for p in model.parameters()),
                   "file": artifacts.MODEL_FILE, "file_bytes": model_path.stat().st_size,
                   "stored_as": "float16 state_dict, float32 once loaded"},
         "decision_rule": "q(fine) ~ p_coarse(parent) * p_fine(fine); coarse = argmax of q's coarse marginal; "
@@ -341,7 +359,7 @@ def main(argv=None) -> int:
         "validation": {"coarse_accuracy": round(validation["coarse_accuracy"], 4),
                        "fine_accuracy": round(validation["fine_accuracy"], 4)},
         "test": report(test),
-        "environment": {"python": platform.python_version(), "torch": torch.__version__,
+        "environment": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
                         "threads": torch.get_num_threads(), "machine": platform.machine()},
     }
     (out / artifacts.CARD_FILE).write_text(json.dumps(card, indent=1))

@@ -2,7 +2,9 @@
 
 The weights file is a plain dict {"config": model keyword arguments, "state_dict": tensors}
 (float16 to halve the download; float32 once loaded) so it loads with weights_only=True and
-rebuilds its own model. Label maps are plain dicts of str/int, pickled as the article had them.
+rebuilds its own model. Training writes it with PyTorch; the app reads it without PyTorch, into
+the NumPy twin of the model (qclass/numpy_model.py). Label maps are plain dicts of str/int,
+pickled as the article had them.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
+import numpy as np
 
-from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
 from qclass import trec
 from qclass.inference import fine_parents, load_tokenizer
+from qclass.numpy_model import NumpyTransformer, read_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_FILE = "classification_model_best.pt"
@@ -40,8 +42,11 @@ def label_maps() -> dict[str, dict]:
     }
 
 
-def save(folder: Path, model: TwoClassHeadClassificationTransformer, config: dict) -> Path:
-    """Write the weights and the four label maps into folder; returns the weights path."""
+def save(folder: Path, model, config: dict) -> Path:
+    """Write a trained TwoClassHeadClassificationTransformer's weights and the four label maps
+    into folder; returns the weights path."""
+    import torch  # training only
+
     folder.mkdir(parents=True, exist_ok=True)
     for name, mapping in label_maps().items():
         (folder / f"{name}.pkl").write_bytes(pickle.dumps(mapping, protocol=4))
@@ -56,13 +61,13 @@ def save(folder: Path, model: TwoClassHeadClassificationTransformer, config: dic
 class Bundle:
     """Everything inference needs, loaded once per process."""
 
-    model: TwoClassHeadClassificationTransformer
+    model: NumpyTransformer
     tokenizer: object
     idx2class: dict
     idx2subclass: dict
     class2names: dict
     subclass2names: dict
-    parents: torch.Tensor
+    parents: np.ndarray
     card: dict
 
 
@@ -93,12 +98,9 @@ def _load_pickle_dict(path: Path) -> dict:
     return value
 
 
-def _load_model(path: Path) -> TwoClassHeadClassificationTransformer:
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    model = TwoClassHeadClassificationTransformer(**checkpoint["config"])
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                           for k, v in checkpoint["state_dict"].items()})
-    return model.eval()
+def _load_model(path: Path) -> NumpyTransformer:
+    checkpoint = read_checkpoint(path)
+    return NumpyTransformer(checkpoint["config"], checkpoint["state_dict"])
 
 
 def load(folder: Path = ROOT) -> Bundle:
@@ -107,9 +109,9 @@ def load(folder: Path = ROOT) -> Bundle:
     maps = {name[:-4]: _read(folder, name, _load_pickle_dict) for name in LABEL_MAP_FILES}
     model = _read(folder, MODEL_FILE, _load_model)
     tokenizer = _read(folder, VOCAB_FILE, lambda p: load_tokenizer(p, model.num_pos))
-    if tokenizer.get_vocab_size() != model.tok_emb.num_embeddings:
+    if tokenizer.get_vocab_size() != model.vocab_size:
         raise ArtifactError(f"Model file mismatch: {VOCAB_FILE} has {tokenizer.get_vocab_size()} tokens, "
-                            f"{MODEL_FILE} expects {model.tok_emb.num_embeddings}. Retrain both together.")
+                            f"{MODEL_FILE} expects {model.vocab_size}. Retrain both together.")
     card_path = folder / CARD_FILE
     card = _read(folder, CARD_FILE, lambda p: json.loads(p.read_text())) if card_path.exists() else {}
     return Bundle(model=model, tokenizer=tokenizer, parents=fine_parents(maps["idx2class"], maps["idx2subclass"]),

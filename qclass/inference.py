@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
+import numpy as np
 from tokenizers import BertWordPieceTokenizer
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -36,45 +36,50 @@ def load_tokenizer(vocab_file: str | Path, max_tokens: int) -> BertWordPieceToke
     return tokenizer
 
 
-def pad(encodings, pad_id: int) -> torch.Tensor:
-    """Tokenizer encodings -> (batch, longest) id tensor, padded with pad_id."""
+def pad(encodings, pad_id: int) -> np.ndarray:
+    """Tokenizer encodings -> (batch, longest) id array, padded with pad_id."""
     width = max(len(e.ids) for e in encodings)
-    ids = torch.full((len(encodings), width), pad_id, dtype=torch.long)
+    ids = np.full((len(encodings), width), pad_id, dtype=np.int64)
     for row, e in enumerate(encodings):
-        ids[row, : len(e.ids)] = torch.tensor(e.ids, dtype=torch.long)
+        ids[row, : len(e.ids)] = e.ids
     return ids
 
 
-def encode(tokenizer: BertWordPieceTokenizer, texts: list[str]) -> torch.Tensor:
-    """Texts -> (batch, longest) id tensor, padded with the [PAD] id."""
+def encode(tokenizer: BertWordPieceTokenizer, texts: list[str]) -> np.ndarray:
+    """Texts -> (batch, longest) id array, padded with the [PAD] id."""
     return pad(tokenizer.encode_batch(texts), tokenizer.token_to_id("[PAD]"))
 
 
-def fine_parents(idx2class: dict[int, str], idx2subclass: dict[int, str]) -> torch.Tensor:
+def fine_parents(idx2class: dict[int, str], idx2subclass: dict[int, str]) -> np.ndarray:
     """For each fine index, the index of its coarse class."""
     class2idx = {code: i for i, code in idx2class.items()}
-    return torch.tensor([class2idx[idx2subclass[i].split(":")[0]] for i in range(len(idx2subclass))])
+    return np.array([class2idx[idx2subclass[i].split(":")[0]] for i in range(len(idx2subclass))])
 
 
-def joint_probabilities(coarse_logits, fine_logits, parents: torch.Tensor):
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+def joint_probabilities(coarse_logits, fine_logits, parents: np.ndarray):
     """(coarse probs, fine probs) of one consistent distribution; see the module docstring."""
-    log_q = coarse_logits.log_softmax(-1)[:, parents] + fine_logits.log_softmax(-1)
-    fine_probs = log_q.softmax(-1)
-    coarse_probs = torch.zeros_like(coarse_logits).index_add_(1, parents, fine_probs)
+    log_q = _log_softmax(np.asarray(coarse_logits, np.float64))[:, parents] + _log_softmax(np.asarray(fine_logits, np.float64))
+    fine_probs = np.exp(_log_softmax(log_q))
+    coarse_probs = fine_probs @ np.eye(int(parents.max()) + 1)[parents]  # sum over each class's subclasses
     return coarse_probs, fine_probs
 
 
-def decide(coarse_probs: torch.Tensor, fine_probs: torch.Tensor, parents: torch.Tensor):
+def decide(coarse_probs: np.ndarray, fine_probs: np.ndarray, parents: np.ndarray):
     """(coarse index, fine index) per row: the best coarse class, then its best fine class."""
     coarse = coarse_probs.argmax(-1)
-    inside = parents.unsqueeze(0) == coarse.unsqueeze(1)
-    fine = fine_probs.masked_fill(~inside, -1.0).argmax(-1)
+    inside = parents[None, :] == coarse[:, None]
+    fine = np.where(inside, fine_probs, -1.0).argmax(-1)
     return coarse, fine
 
 
-@torch.inference_mode()
-def predict(model, ids: torch.Tensor, parents: torch.Tensor):
-    """Padded ids -> (coarse probs, fine probs, coarse index, fine index), one row per question."""
+def predict(model, ids: np.ndarray, parents: np.ndarray):
+    """Padded ids -> (coarse probs, fine probs, coarse index, fine index), one row per question.
+    model: ids -> [coarse logits, fine logits] as arrays (a NumpyTransformer)."""
     coarse_logits, fine_logits = model(ids)
     coarse_probs, fine_probs = joint_probabilities(coarse_logits, fine_logits, parents)
     coarse, fine = decide(coarse_probs, fine_probs, parents)

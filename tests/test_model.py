@@ -3,6 +3,7 @@
 import json
 import pickle
 
+import numpy as np
 import pytest
 import torch
 
@@ -54,40 +55,38 @@ def test_weights_file_is_small_and_loads_without_code():
 def test_model_shapes_on_odd_inputs(model, name):
     ids = encode(model.tokenizer, [ODD_INPUTS[name]])
     assert ids.shape[1] <= model.model.num_pos
-    with torch.inference_mode():
-        coarse, fine = model.model(ids)
+    coarse, fine = model.model(ids)
     assert coarse.shape == (1, 6) and fine.shape == (1, 50)
-    assert torch.isfinite(coarse).all() and torch.isfinite(fine).all()
+    assert np.isfinite(coarse).all() and np.isfinite(fine).all()
 
 
 def test_model_truncates_ids_longer_than_its_positions(model):
-    ids = torch.full((2, 500), model.tokenizer.token_to_id("why"))
-    ids[:, 0] = model.model.CLS_label_id
-    with torch.inference_mode():
-        coarse, fine = model.model(ids)
+    ids = np.full((2, 500), model.tokenizer.token_to_id("why"))
+    ids[:, 0] = model.tokenizer.token_to_id("[CLS]")
+    coarse, fine = model.model(ids)
     assert coarse.shape == (2, 6) and fine.shape == (2, 50)
+    assert np.allclose(fine, model.model(ids[:, : model.model.num_pos])[1])
 
 
 def test_padding_does_not_change_the_answer(model):
     short, long = "Who wrote Hamlet?", "What is the average temperature of the surface of the planet Venus in summer?"
-    with torch.inference_mode():
-        alone = model.model(encode(model.tokenizer, [short]))[1]
-        padded = model.model(encode(model.tokenizer, [short, long]))[1][:1]
-    assert torch.allclose(alone, padded, atol=1e-4)
+    alone = model.model(encode(model.tokenizer, [short]))[1]
+    padded = model.model(encode(model.tokenizer, [short, long]))[1][:1]
+    assert np.allclose(alone, padded, atol=1e-4)
 
 
 def test_agreement_rule_keeps_fine_inside_coarse_when_heads_disagree():
     parents = fine_parents(dict(enumerate(trec.COARSE_CLASSES)), dict(enumerate(trec.FINE_CLASSES)))
-    coarse_logits = torch.full((1, 6), -5.0)
+    coarse_logits = np.full((1, 6), -5.0)
     coarse_logits[0, trec.COARSE_CLASSES.index("LOC")] = 5.0
-    fine_logits = torch.full((1, 50), -5.0)
+    fine_logits = np.full((1, 50), -5.0)
     fine_logits[0, trec.FINE_CLASSES.index("HUM:ind")] = 4.0  # the fine head alone says HUM:ind
     fine_logits[0, trec.FINE_CLASSES.index("LOC:city")] = 2.0
     coarse_probs, fine_probs = joint_probabilities(coarse_logits, fine_logits, parents)
     coarse, fine = decide(coarse_probs, fine_probs, parents)
     assert trec.COARSE_CLASSES[coarse.item()] == "LOC"
     assert trec.FINE_CLASSES[fine.item()] == "LOC:city"
-    assert torch.allclose(coarse_probs.sum(-1), torch.ones(1)) and torch.allclose(fine_probs.sum(-1), torch.ones(1))
+    assert np.allclose(coarse_probs.sum(-1), 1) and np.allclose(fine_probs.sum(-1), 1)
 
 
 def test_committed_model_test_accuracy_matches_its_model_card(model, trec_dir):

@@ -17,7 +17,7 @@ def test_procfile_command_serves_on_port(tmp_path):
     finally:
         stop_server(process)
     config = tomllib.loads((tmp_path / ".streamlit" / "config.toml").read_text())
-    assert config["server"] == {"port": port, "address": "0.0.0.0", "headless": True}
+    assert config["server"] == {"port": port, "address": "0.0.0.0", "headless": True, "fileWatcherType": "none"}
     assert config["browser"]["gatherUsageStats"] is False
 
 

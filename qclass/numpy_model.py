@@ -1,0 +1,158 @@
+"""The saved model run with NumPy alone: what the app uses, so it needs no PyTorch at run time.
+
+`read_checkpoint` reads classification_model_best.pt (a zip that torch.save wrote) without torch,
+allowing only the few globals a state_dict needs, as torch.load(weights_only=True) does.
+`NumpyTransformer` computes exactly what TwoClassHeadClassificationTransformer computes in eval
+mode (tests/test_numpy_model.py holds them to the same logits). For a question of a dozen tokens it
+is also faster than PyTorch's eager forward: the work is a handful of small matrix products, and
+NumPy calls cost less than PyTorch's dispatch.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+_STORAGE_DTYPES = {"HalfStorage": np.float16, "FloatStorage": np.float32, "DoubleStorage": np.float64,
+                   "LongStorage": np.int64, "IntStorage": np.int32, "BoolStorage": np.bool_}
+
+
+def _rebuild_tensor(storage, offset, size, stride, *_):
+    itemsize = storage.dtype.itemsize
+    return np.ndarray(tuple(size), storage.dtype, storage, offset * itemsize,
+                      tuple(s * itemsize for s in stride)).copy()
+
+
+class _CheckpointUnpickler(pickle.Unpickler):
+    def __init__(self, file, archive: zipfile.ZipFile, prefix: str):
+        super().__init__(file)
+        self.archive, self.prefix = archive, prefix
+
+    def find_class(self, module, name):
+        if (module, name) == ("collections", "OrderedDict"):
+            return dict
+        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+            return _rebuild_tensor
+        if module == "torch" and name in _STORAGE_DTYPES:
+            return _STORAGE_DTYPES[name]
+        raise pickle.UnpicklingError(f"a weights file holds tensors and plain data only, not {module}.{name}")
+
+    def persistent_load(self, pid):
+        kind, dtype, key, _location, _numel = pid
+        if kind != "storage":
+            raise pickle.UnpicklingError(f"unknown persistent id {kind!r}")
+        return np.frombuffer(self.archive.read(f"{self.prefix}/data/{key}"), dtype=dtype)
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """{"config": ..., "state_dict": {name: float32 or int array}} from a torch.save zip file."""
+    with zipfile.ZipFile(path) as archive:
+        pickles = [n for n in archive.namelist() if n.endswith("/data.pkl")]
+        if len(pickles) != 1:
+            raise ValueError("not a PyTorch checkpoint (no data.pkl)")
+        prefix = pickles[0][: -len("/data.pkl")]
+        if archive.read(f"{prefix}/byteorder").decode().strip() != "little":
+            raise ValueError("big-endian checkpoint")
+        with archive.open(pickles[0]) as f:
+            checkpoint = _CheckpointUnpickler(f, archive, prefix).load()
+    checkpoint["state_dict"] = {k: v.astype(np.float32) if v.dtype.kind == "f" else v
+                                for k, v in checkpoint["state_dict"].items()}
+    return checkpoint
+
+
+def _layer_norm(x, weight, bias, eps=np.float32(1e-5)):
+    x = x - x.mean(-1, keepdims=True)
+    return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * weight + bias
+
+
+def _erf(x):
+    """Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, below float32's own rounding here."""
+    a = np.abs(x)
+    t = 1 / (1 + np.float32(0.3275911) * a)
+    poly = ((((np.float32(1.061405429) * t - np.float32(1.453152027)) * t + np.float32(1.421413741)) * t
+             - np.float32(0.284496736)) * t + np.float32(0.254829592)) * t
+    return np.sign(x) * (1 - poly * np.exp(-a * a))
+
+
+def _gelu(x):
+    return x * (np.float32(0.5) + np.float32(0.5) * _erf(x * np.float32(0.7071067811865476)))
+
+
+class NumpyTransformer:
+    """TwoClassHeadClassificationTransformer's eval-mode forward pass over a saved state_dict."""
+
+    def __init__(self, config: dict, state_dict: dict[str, np.ndarray]):
+        s = {k: np.asarray(v, dtype=np.float32) for k, v in state_dict.items()}
+        # Weights stored as (in, out) and contiguous: x @ w is one BLAS call with no transpose.
+        w = lambda name: np.ascontiguousarray(s[name].T)
+        self.config = dict(config)
+        self.num_pos, self.pad_id, self.heads = config["num_pos"], config["pad_id"], config["heads"]
+        self.vocab_size = s["tok_emb.weight"].shape[0]
+        self.tok_emb, self.pos_emb = s["tok_emb.weight"], s["pos_emb.weight"]
+        self.emb_proj = (w("emb_proj.weight"), s["emb_proj.bias"]) if "emb_proj.weight" in s else None
+        self.emb_norm = (s["emb_norm.weight"], s["emb_norm.bias"])
+        self.layers = []
+        for i in range(config["layers"]):
+            p = f"encoder.layers.{i}."
+            self.layers.append((
+                w(p + "self_attn.in_proj_weight"), s[p + "self_attn.in_proj_bias"],
+                w(p + "self_attn.out_proj.weight"), s[p + "self_attn.out_proj.bias"],
+                s[p + "norm1.weight"], s[p + "norm1.bias"],
+                w(p + "linear1.weight"), s[p + "linear1.bias"], w(p + "linear2.weight"), s[p + "linear2.bias"],
+                s[p + "norm2.weight"], s[p + "norm2.bias"]))
+        self.class_heads = [(w(f"heads.{i}.weight"), s[f"heads.{i}.bias"]) for i in range(config["num_class_heads"])]
+
+    def encode(self, ids: np.ndarray) -> np.ndarray:
+        """(batch, seq) ids -> (batch, dim_model) question vectors: the mean over real tokens."""
+        ids = np.asarray(ids)[:, : self.num_pos]
+        pad = ids == self.pad_id
+        x = self.tok_emb[ids]
+        if self.emb_proj is not None:
+            x = x @ self.emb_proj[0] + self.emb_proj[1]
+        x = _layer_norm(x + self.pos_emb[: ids.shape[1]], *self.emb_norm)
+        batch, seq, width = x.shape
+        h, d = self.heads, width // self.heads
+        scale = np.float32(1 / np.sqrt(d))
+        key_mask = np.where(pad, np.float32(-np.inf), np.float32(0))[:, None, None, :] if pad.any() else None
+        for w_in, b_in, w_out, b_out, g1, b1, w1, c1, w2, c2, g2, b2 in self.layers:
+            q, k, v = (x @ w_in + b_in).reshape(batch, seq, 3, h, d).transpose(2, 0, 3, 1, 4)
+            scores = (q * scale) @ k.transpose(0, 1, 3, 2)
+            if key_mask is not None:
+                scores = scores + key_mask
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            scores /= scores.sum(-1, keepdims=True)
+            attended = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, seq, width)
+            x = _layer_norm(x + attended @ w_out + b_out, g1, b1)
+            x = _layer_norm(x + _gelu(x @ w1 + c1) @ w2 + c2, g2, b2)
+        keep = (~pad)[..., None].astype(np.float32)
+        return (x * keep).sum(1) / np.maximum(keep.sum(1), 1)
+
+    def __call__(self, ids: np.ndarray) -> list[np.ndarray]:
+        pooled = self.encode(ids)
+        return [pooled @ w + b for w, b in self.class_heads]
+
+
+def blas_threads(n: int) -> bool:
+    """Let NumPy's OpenBLAS use n threads from now on; False where no OpenBLAS is loaded.
+
+    OpenBLAS reads OPENBLAS_NUM_THREADS only when it is loaded, which inside `streamlit run` is
+    before any of our code runs, so the app sets the count through OpenBLAS's own call.
+    """
+    try:
+        with open("/proc/self/maps") as maps:  # Linux (Heroku); elsewhere OpenBLAS keeps its default
+            paths = {fields[-1] for fields in map(str.split, maps) if len(fields) >= 6}
+    except OSError:
+        return False
+    libraries = [p for p in paths if "openblas" in Path(p).name.lower()]
+    for path in sorted(libraries):
+        library = ctypes.CDLL(path)
+        for symbol in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                       "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            if hasattr(library, symbol):
+                getattr(library, symbol)(ctypes.c_int(n))
+                return True
+    return False

@@ -1,0 +1,100 @@
+"""The app's NumPy model against the PyTorch model it was trained as: same weights, same answers."""
+
+import ctypes
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from qclass import artifacts, trec
+from qclass.inference import encode
+from qclass.numpy_model import NumpyTransformer, blas_threads, read_checkpoint
+from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
+
+QUESTIONS = ["What is the capital of Peru?", "Why?", "How many bones are in the human body?",
+             "Who wrote the Canterbury Tales and when did he die?", "🤔", "why " * 300]
+
+
+@pytest.fixture(scope="module")
+def torch_model():
+    checkpoint = torch.load(artifacts.ROOT / artifacts.MODEL_FILE, map_location="cpu", weights_only=True)
+    model = TwoClassHeadClassificationTransformer(**checkpoint["config"])
+    model.load_state_dict({k: v.float() for k, v in checkpoint["state_dict"].items()})
+    return model.eval()
+
+
+def test_reader_matches_torch_load():
+    ours = read_checkpoint(artifacts.ROOT / artifacts.MODEL_FILE)
+    theirs = torch.load(artifacts.ROOT / artifacts.MODEL_FILE, map_location="cpu", weights_only=True)
+    assert ours["config"] == theirs["config"]
+    assert ours["state_dict"].keys() == theirs["state_dict"].keys()
+    for name, tensor in theirs["state_dict"].items():
+        assert np.array_equal(ours["state_dict"][name], tensor.float().numpy()), name
+
+
+def test_reader_reads_strided_and_integer_tensors(tmp_path):
+    wide = torch.arange(12, dtype=torch.float16).reshape(3, 4)
+    state = {"t": wide.t(), "slice": wide[1:, 2:], "ids": torch.tensor([[1, 2], [3, 4]])}
+    torch.save({"config": {}, "state_dict": state}, tmp_path / "m.pt")
+    read = read_checkpoint(tmp_path / "m.pt")["state_dict"]
+    for name, tensor in state.items():
+        assert np.array_equal(read[name], tensor.numpy()) and read[name].shape == tuple(tensor.shape), name
+
+
+def test_reader_refuses_a_checkpoint_that_would_run_code(tmp_path):
+    torch.save({"config": {}, "state_dict": {}, "hook": print}, tmp_path / "evil.pt")
+    with pytest.raises(pickle.UnpicklingError, match="not .*print"):
+        read_checkpoint(tmp_path / "evil.pt")
+
+
+def test_reader_refuses_a_file_that_is_no_checkpoint(tmp_path):
+    with zipfile.ZipFile(tmp_path / "other.pt", "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(ValueError, match="not a PyTorch checkpoint"):
+        read_checkpoint(tmp_path / "other.pt")
+
+
+def assert_same_as_pytorch(model, torch_model, questions):
+    for start in range(0, len(questions), 64):  # padded batches, as inf_batch sends them
+        ids = encode(model.tokenizer, questions[start : start + 64])
+        with torch.inference_mode():
+            expected = [t.numpy() for t in torch_model(torch.from_numpy(ids))]
+        for e, g in zip(expected, model.model(ids)):
+            assert np.abs(e - g).max() < 1e-4
+            assert (e.argmax(-1) == g.argmax(-1)).all()
+
+
+def test_same_logits_as_pytorch_on_odd_questions(model, torch_model):
+    assert_same_as_pytorch(model, torch_model, QUESTIONS)
+
+
+def test_same_logits_as_pytorch_on_trec_10(model, torch_model, trec_dir):
+    assert_same_as_pytorch(model, torch_model, [q for _, q in trec.read_questions(trec_dir / trec.TEST_FILE)])
+
+
+def test_same_logits_for_a_random_model_of_another_shape():
+    config = dict(vocab_size=50, pad_id=0, CLS_label_id=2, num_class_heads=2, lst_num_cat_in_classes=[3, 7],
+                  emb_dim=24, dim_model=16, dim_inner=40, layers=2, heads=4, dropout=0.0, num_pos=8)
+    torch.manual_seed(0)
+    model = TwoClassHeadClassificationTransformer(**config).eval()
+    ids = torch.randint(3, 50, (5, 12))
+    ids[:, 0], ids[3, 4:], ids[4, 1:] = 2, 0, 0  # [CLS] first; two rows padded
+    with torch.inference_mode():
+        expected = model(ids)
+    got = NumpyTransformer(config, {k: v.numpy() for k, v in model.state_dict().items()})(ids.numpy())
+    for e, g in zip(expected, got):
+        assert np.abs(e.numpy() - g).max() < 1e-5
+
+
+def test_blas_threads_sets_openblas_thread_count():
+    assert blas_threads(1)
+    library = next(ctypes.CDLL(line.split()[-1]) for line in open("/proc/self/maps") if "openblas" in line)
+    get = library.scipy_openblas_get_num_threads64_
+    try:
+        assert get() == 1
+        blas_threads(2)
+        assert get() == 2
+    finally:
+        blas_threads(1)
