@@ -13,7 +13,7 @@ import streamlit as st
 
 from qclass import artifacts
 from qclass.numpy_model import blas_threads
-from qclass.inference import MAX_CHARS, clean, pad, predict
+from qclass.inference import MAX_CHARS, normalise, pad, predict
 
 BATCH_SIZE = 64
 
@@ -35,7 +35,7 @@ def _load(folder: str) -> artifacts.Bundle:
     return artifacts.load(folder)
 
 
-def _result(bundle: artifacts.Bundle, text: str, encoding, coarse_probs, fine_probs, coarse, fine) -> dict:
+def _result(bundle: artifacts.Bundle, text: str, cut: bool, encoding, coarse_probs, fine_probs, coarse, fine) -> dict:
     coarse_code, fine_code = bundle.idx2class[coarse], bundle.idx2subclass[fine]
     unk = bundle.tokenizer.token_to_id("[UNK]")
     return {
@@ -50,21 +50,21 @@ def _result(bundle: artifacts.Bundle, text: str, encoding, coarse_probs, fine_pr
         "fine_probs": {bundle.idx2subclass[i]: p for i, p in enumerate(fine_probs)},
         # No word the vocabulary knows (emoji only, an unknown script): the answer is a guess.
         "known_words": any(i != unk for i in encoding.ids[1:-1]),
-        "truncated": bool(encoding.overflowing) or len(text) == MAX_CHARS,
+        "truncated": cut or bool(encoding.overflowing),
     }
 
 
 def inf_batch(texts: list[str], model: artifacts.Bundle, batch_size: int = BATCH_SIZE) -> list[dict]:
     """One result (as inf returns) per text, computed batch_size at a time."""
-    cleaned = [clean(t) for t in texts]
+    whole = [normalise(t) for t in texts]
     pad_id = model.tokenizer.token_to_id("[PAD]")
     results = []
-    for start in range(0, len(cleaned), batch_size):
-        chunk = cleaned[start : start + batch_size]
+    for start in range(0, len(whole), batch_size):
+        chunk = [text[:MAX_CHARS] for text in whole[start : start + batch_size]]
         encodings = model.tokenizer.encode_batch(chunk)
         coarse_probs, fine_probs, coarse, fine = predict(model.model, pad(encodings, pad_id), model.parents)
-        results += [_result(model, text, encoding, coarse_probs[i].tolist(), fine_probs[i].tolist(),
-                            int(coarse[i]), int(fine[i]))
+        results += [_result(model, text, len(whole[start + i]) > MAX_CHARS, encoding, coarse_probs[i].tolist(),
+                            fine_probs[i].tolist(), int(coarse[i]), int(fine[i]))
                     for i, (text, encoding) in enumerate(zip(chunk, encodings))]
     return results
 

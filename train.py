@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
 from qclass import artifacts, corpus, metrics, trec
-from qclass.inference import SPECIAL_TOKENS, decide, encode, fine_parents, joint_probabilities, predict
+from qclass.inference import SPECIAL_TOKENS, decide, encode, fine_parents, joint_probabilities, load_tokenizer, predict
 
 COARSE_INDEX = {c: i for i, c in enumerate(trec.COARSE_CLASSES)}
 FINE_INDEX = {f: i for i, f in enumerate(trec.FINE_CLASSES)}
@@ -76,7 +76,7 @@ def seed_everything(seed: int):
     torch.manual_seed(seed)
 
 
-def build_vocabulary(texts: list[str], size: int, folder: Path) -> BertWordPieceTokenizer:
+def build_vocabulary(texts: list[str], size: int, folder: Path) -> None:
     tokenizer = BertWordPieceTokenizer(clean_text=True, lowercase=True, strip_accents=True)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as f:
         f.write("\n".join(texts))
@@ -88,7 +88,6 @@ def build_vocabulary(texts: list[str], size: int, folder: Path) -> BertWordPiece
     tokens = sorted(tokenizer.get_vocab(), key=lambda t: (t not in SPECIAL_TOKENS, SPECIAL_TOKENS.index(t)
                                                            if t in SPECIAL_TOKENS else 0, t))
     (folder / artifacts.VOCAB_FILE).write_text("\n".join(tokens) + "\n", encoding="utf-8")
-    return BertWordPieceTokenizer(str(folder / artifacts.VOCAB_FILE), lowercase=True, strip_accents=True)
 
 
 def label_tensors(rows):
@@ -225,7 +224,7 @@ def student_loss(logits, hard, soft, temperature):
 
 
 def train_student(args, model, tokenizer, texts, hard, soft, val_rows):
-    encoded = [e.ids[: args.num_pos] for e in tokenizer.encode_batch(texts)]
+    encoded = [e.ids for e in tokenizer.encode_batch(texts)]
     pad_id = tokenizer.token_to_id("[PAD]")
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     steps_per_epoch = math.ceil(len(texts) / args.batch_size)
@@ -289,11 +288,12 @@ def main(argv=None) -> int:
     vocab_texts = corpus.wordnet_sentences(args.wordnet_dir) + [q for _, q in train_rows]
     if args.vocab:
         (out / artifacts.VOCAB_FILE).write_text(args.vocab.read_text(encoding="utf-8"), encoding="utf-8")
-        tokenizer = BertWordPieceTokenizer(str(out / artifacts.VOCAB_FILE), lowercase=True, strip_accents=True)
-        print(f"vocabulary: {tokenizer.get_vocab_size()} tokens from {args.vocab}", flush=True)
     else:
-        tokenizer = build_vocabulary(vocab_texts, args.vocab_size, out)
-        print(f"vocabulary: {tokenizer.get_vocab_size()} tokens from {len(vocab_texts)} lines", flush=True)
+        build_vocabulary(vocab_texts, args.vocab_size, out)
+    # The app's own tokenizer: the same normalisation, and the same cut at num_pos tokens.
+    tokenizer = load_tokenizer(out / artifacts.VOCAB_FILE, args.num_pos)
+    print(f"vocabulary: {tokenizer.get_vocab_size()} tokens from "
+          f"{args.vocab or f'{len(vocab_texts)} lines'}", flush=True)
 
     config = dict(vocab_size=tokenizer.get_vocab_size(), pad_id=tokenizer.token_to_id("[PAD]"),
                   CLS_label_id=tokenizer.token_to_id("[CLS]"), num_class_heads=2,

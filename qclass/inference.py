@@ -19,14 +19,19 @@ SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 MAX_CHARS = 2_000
 
 
-def clean(text) -> str:
-    """The question as the model will read it; ValueError for what is not a question."""
+def normalise(text) -> str:
+    """The question without NULs and surrounding space, whole; ValueError for what is not a question."""
     if not isinstance(text, str):
         raise ValueError(f"A question must be text, not {type(text).__name__}.")
     text = text.replace("\x00", " ").strip()
     if not text:
         raise ValueError("The question is empty: type a question, e.g. 'Who wrote Hamlet?'.")
-    return text[:MAX_CHARS]
+    return text
+
+
+def clean(text) -> str:
+    """The question as the model will read it: normalised, then cut to MAX_CHARS."""
+    return normalise(text)[:MAX_CHARS]
 
 
 def load_tokenizer(vocab_file: str | Path, max_tokens: int) -> BertWordPieceTokenizer:

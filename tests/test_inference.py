@@ -6,6 +6,7 @@ import pytest
 
 import streamlitinf
 from qclass import trec
+from qclass.inference import MAX_CHARS
 
 
 def test_load_model_is_cached_once_per_process(model):
@@ -48,6 +49,13 @@ def test_non_text_is_a_value_error(model):
 def test_very_long_text_is_truncated_not_an_error(model):
     result = streamlitinf.inf("What is the tallest mountain " * 4000, model)
     assert result["truncated"] and result["coarse"] == result["fine"].split(":")[0]
+
+
+def test_truncated_only_when_text_was_cut(model):
+    base = "Why is the sky blue?"
+    exactly = base[:4] + " " * (MAX_CHARS - len(base)) + base[4:]
+    assert len(exactly) == MAX_CHARS and not streamlitinf.inf(exactly, model)["truncated"]
+    assert streamlitinf.inf(" " + exactly[:4] + " " + exactly[4:] + "  ", model)["truncated"]
 
 
 def test_emoji_only_is_answered_and_flagged_as_a_guess(model):
