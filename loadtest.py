@@ -9,8 +9,9 @@ all traffic stays on this machine. Measures:
 - cold start: launching the Procfile command until a browser shows the first answer;
 - memory: resident memory of the server's process group after start-up, after 1,000 questions,
   and its peak during each load level;
-- load: 10 and 25 concurrent visitors each asking 20 questions: errors, and the latency a visitor
-  sees from clicking Classify to the answer on the page (p50/p95).
+- load: 10 and 25 concurrent visitors each asking 20 questions: errors, the latency a visitor
+  sees from clicking Classify to the answer on the page (p50/p95), and the server's CPU time per
+  answer. With two or more cores the server runs on one core and the browsers on the others.
 """
 
 from __future__ import annotations
@@ -53,17 +54,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def group_rss_mb(pgid: int) -> float:
-    """Resident memory of every process in the server's process group (shell + Streamlit)."""
-    total = 0
+def group_usage(pgid: int) -> tuple[float, float]:
+    """(resident MB, CPU seconds used so far) of every process in the server's process group
+    (shell + Streamlit)."""
+    rss = cpu = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
             if int(fields[2]) == pgid:  # field 5 of /proc/PID/stat: process group
-                total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # field 24: rss in pages
+                rss += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # field 24: rss in pages
+                cpu += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # 14, 15: utime, stime
         except (OSError, IndexError, ValueError):
             continue
-    return total / 1e6
+    return rss / 1e6, cpu
 
 
 def expected_answers() -> list[tuple[str, str, str]]:
@@ -84,7 +87,7 @@ def expected_answers() -> list[tuple[str, str, str]]:
 class Server:
     """The Procfile's web command, as the dyno runs it, in its own process group."""
 
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, cpus: set[int] | None = None):
         procfile = (ROOT / "Procfile").read_text()
         command = next(line[4:].strip() for line in procfile.splitlines() if line.startswith("web:"))
         self.port = free_port()
@@ -93,11 +96,15 @@ class Server:
                "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
         self.started = time.perf_counter()
         self.process = subprocess.Popen(command, shell=True, cwd=ROOT, env=env, start_new_session=True,
-                                        stdout=(home / "server.log").open("wb"), stderr=subprocess.STDOUT)
+                                        stdout=(home / "server.log").open("wb"), stderr=subprocess.STDOUT,
+                                        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
         self.url = f"http://127.0.0.1:{self.port}"
 
     def rss_mb(self) -> float:
-        return group_rss_mb(self.process.pid)
+        return group_usage(self.process.pid)[0]
+
+    def cpu_s(self) -> float:
+        return group_usage(self.process.pid)[1]
 
     def stop(self):
         try:
@@ -145,25 +152,35 @@ async def load(browser, server: Server, answers, sessions: int, questions: int) 
             await asyncio.sleep(0.25)
 
     watcher = asyncio.create_task(watch())
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), server.cpu_s()
     await asyncio.wait_for(asyncio.gather(*(
         visitor(browser, server.url, answers, questions, 3 * s, latencies, errors) for s in range(sessions))),
         timeout=900)
     watcher.cancel()
+    server_cpu = server.cpu_s() - cpu_before
     ordered = sorted(latencies)
     return {"sessions": sessions, "questions_each": questions, "answered": len(latencies),
             "errors": len(errors), "error_samples": errors[:5],
             "latency_p50_s": round(statistics.median(ordered), 3) if ordered else None,
             "latency_p95_s": round(ordered[max(0, int(0.95 * len(ordered)) - 1)], 3) if ordered else None,
-            "peak_rss_mb": round(max(peak), 1), "seconds": round(time.perf_counter() - started, 1)}
+            "peak_rss_mb": round(max(peak), 1), "seconds": round(time.perf_counter() - started, 1),
+            # The server's own work per answer (a whole Streamlit rerun: page, model, feedback
+            # widgets), apart from the browsers sharing its cores: what sizes a dyno.
+            "server_cpu_ms_per_answer": round(1000 * server_cpu / len(latencies), 1) if latencies else None}
 
 
 async def measure_server(answers) -> dict:
     from playwright.async_api import async_playwright
 
     home = Path(tempfile.mkdtemp(prefix="qclass-load-"))
-    server = Server(home)
-    figures = {}
+    # With two or more cores the server gets core 0 to itself and the browsers the rest, so the
+    # visitors' Chromium does not eat into the server's time (a dyno does not run its visitors).
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpus, browser_cpus = ({cpus[0]}, set(cpus[1:])) if len(cpus) > 1 else (None, None)
+    if browser_cpus:
+        os.sched_setaffinity(0, browser_cpus)  # Chromium inherits it
+    server = Server(home, server_cpus)
+    figures = {"server_cpus": sorted(server_cpus or cpus), "browser_cpus": sorted(browser_cpus or cpus)}
     try:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)

