@@ -55,17 +55,21 @@ def _result(bundle: artifacts.Bundle, text: str, cut: bool, encoding, coarse_pro
 
 
 def inf_batch(texts: list[str], model: artifacts.Bundle, batch_size: int = BATCH_SIZE) -> list[dict]:
-    """One result (as inf returns) per text, computed batch_size at a time."""
+    """One result (as inf returns) per text, in the texts' order. Questions of similar length are
+    batched together, batch_size at a time, so little work goes into padding."""
     whole = [normalise(t) for t in texts]
+    cut = [text[:MAX_CHARS] for text in whole]
+    encodings = model.tokenizer.encode_batch(cut)
     pad_id = model.tokenizer.token_to_id("[PAD]")
-    results = []
-    for start in range(0, len(whole), batch_size):
-        chunk = [text[:MAX_CHARS] for text in whole[start : start + batch_size]]
-        encodings = model.tokenizer.encode_batch(chunk)
-        coarse_probs, fine_probs, coarse, fine = predict(model.model, pad(encodings, pad_id), model.parents)
-        results += [_result(model, text, len(whole[start + i]) > MAX_CHARS, encoding, coarse_probs[i].tolist(),
-                            fine_probs[i].tolist(), int(coarse[i]), int(fine[i]))
-                    for i, (text, encoding) in enumerate(zip(chunk, encodings))]
+    by_length = sorted(range(len(cut)), key=lambda i: len(encodings[i].ids))
+    results = [None] * len(cut)
+    for start in range(0, len(by_length), batch_size):
+        rows = by_length[start : start + batch_size]
+        coarse_probs, fine_probs, coarse, fine = predict(model.model, pad([encodings[i] for i in rows], pad_id),
+                                                         model.parents)
+        for j, i in enumerate(rows):
+            results[i] = _result(model, cut[i], len(whole[i]) > MAX_CHARS, encodings[i], coarse_probs[j].tolist(),
+                                 fine_probs[j].tolist(), int(coarse[j]), int(fine[j]))
     return results
 
 

@@ -110,11 +110,14 @@ class NumpyTransformer:
         """(batch, seq) ids -> (batch, dim_model) question vectors: the mean over real tokens."""
         ids = np.asarray(ids)[:, : self.num_pos]
         pad = ids == self.pad_id
-        x = self.tok_emb[ids]
+        batch, seq = ids.shape
+        # Tokens of all questions as one (batch * seq, width) matrix: each linear layer is then a
+        # single BLAS call, not one per question.
+        x = self.tok_emb[ids.reshape(-1)]
         if self.emb_proj is not None:
             x = x @ self.emb_proj[0] + self.emb_proj[1]
-        x = _layer_norm(x + self.pos_emb[: ids.shape[1]], *self.emb_norm)
-        batch, seq, width = x.shape
+        x = _layer_norm(x + np.tile(self.pos_emb[:seq], (batch, 1)), *self.emb_norm)
+        width = x.shape[1]
         h, d = self.heads, width // self.heads
         scale = np.float32(1 / np.sqrt(d))
         key_mask = np.where(pad, np.float32(-np.inf), np.float32(0))[:, None, None, :] if pad.any() else None
@@ -125,11 +128,11 @@ class NumpyTransformer:
                 scores = scores + key_mask
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
-            attended = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, seq, width)
+            attended = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * seq, width)
             x = _layer_norm(x + attended @ w_out + b_out, g1, b1)
             x = _layer_norm(x + _gelu(x @ w1 + c1) @ w2 + c2, g2, b2)
-        keep = (~pad)[..., None].astype(np.float32)
-        return (x * keep).sum(1) / np.maximum(keep.sum(1), 1)
+        keep = (~pad).reshape(batch, seq, 1).astype(np.float32)
+        return (x.reshape(batch, seq, width) * keep).sum(1) / np.maximum(keep.sum(1), 1)
 
     def __call__(self, ids: np.ndarray) -> list[np.ndarray]:
         pooled = self.encode(ids)
