@@ -69,6 +69,24 @@ def group_usage(pgid: int) -> tuple[float, float]:
     return rss / 1e6, cpu
 
 
+def core_times() -> dict[int, tuple[int, int]]:
+    """Per CPU: (busy, total) clock ticks since boot, from /proc/stat."""
+    times = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *fields = line.split()
+        if name.startswith("cpu") and name != "cpu":
+            ticks = [int(f) for f in fields]
+            times[int(name[3:])] = (sum(ticks) - ticks[3] - ticks[4], sum(ticks))  # minus idle, iowait
+    return times
+
+
+def busy_share(before: dict, after: dict, cpus) -> float:
+    """How busy these cores were between two core_times() readings (0..1)."""
+    busy = sum(after[c][0] - before[c][0] for c in cpus)
+    total = sum(after[c][1] - before[c][1] for c in cpus)
+    return round(busy / total, 2) if total else 0.0
+
+
 def expected_answers() -> list[tuple[str, str, str]]:
     """(question, class, subclass) as the committed model answers, consecutive answers differing,
     so a visitor's wait ends exactly when the new answer is on the page."""
@@ -143,7 +161,7 @@ async def visitor(browser, url: str, answers, n: int, offset: int, latencies: li
         await context.close()
 
 
-async def load(browser, server: Server, answers, sessions: int, questions: int) -> dict:
+async def load(browser, server: Server, answers, sessions: int, questions: int, cpus=None) -> dict:
     latencies, errors, peak = [], [], [server.rss_mb()]
 
     async def watch():
@@ -152,12 +170,12 @@ async def load(browser, server: Server, answers, sessions: int, questions: int) 
             await asyncio.sleep(0.25)
 
     watcher = asyncio.create_task(watch())
-    started, cpu_before = time.perf_counter(), server.cpu_s()
+    started, cpu_before, cores_before = time.perf_counter(), server.cpu_s(), core_times()
     await asyncio.wait_for(asyncio.gather(*(
         visitor(browser, server.url, answers, questions, 3 * s, latencies, errors) for s in range(sessions))),
         timeout=900)
     watcher.cancel()
-    server_cpu = server.cpu_s() - cpu_before
+    server_cpu, cores = server.cpu_s() - cpu_before, core_times()
     ordered = sorted(latencies)
     return {"sessions": sessions, "questions_each": questions, "answered": len(latencies),
             "errors": len(errors), "error_samples": errors[:5],
@@ -166,7 +184,10 @@ async def load(browser, server: Server, answers, sessions: int, questions: int) 
             "peak_rss_mb": round(max(peak), 1), "seconds": round(time.perf_counter() - started, 1),
             # The server's own work per answer (a whole Streamlit rerun: page, model, feedback
             # widgets), apart from the browsers sharing its cores: what sizes a dyno.
-            "server_cpu_ms_per_answer": round(1000 * server_cpu / len(latencies), 1) if latencies else None}
+            "server_cpu_ms_per_answer": round(1000 * server_cpu / len(latencies), 1) if latencies else None,
+            # Which side was the bottleneck: the server's core, or the browsers' cores.
+            **({"server_core_busy": busy_share(cores_before, cores, cpus[0]),
+                "browser_cores_busy": busy_share(cores_before, cores, cpus[1])} if cpus else {})}
 
 
 async def measure_server(answers) -> dict:
@@ -200,10 +221,12 @@ async def measure_server(answers) -> dict:
             await page.close()
             await asyncio.sleep(2)
             figures["rss_after_start_mb"] = round(server.rss_mb(), 1)
-            warm = await load(browser, server, answers, sessions=5, questions=200)
+            cpus = (server_cpus, browser_cpus) if browser_cpus else None
+            warm = await load(browser, server, answers, sessions=5, questions=200, cpus=cpus)
             figures["rss_after_1000_questions_mb"] = round(server.rss_mb(), 1)
             figures["warmup_1000_questions"] = warm
-            figures["load"] = [await load(browser, server, answers, sessions=n, questions=20) for n in (10, 25)]
+            figures["load"] = [await load(browser, server, answers, sessions=n, questions=20, cpus=cpus)
+                               for n in (10, 25)]
             await browser.close()
     finally:
         server.stop()
