@@ -59,7 +59,7 @@ def parse_args(argv=None):
                         "token-vectors: only the token embeddings, from the teacher's sentence space")
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--temperature", type=float, default=2.0)
     p.add_argument("--emb-dim", type=int, default=384)
     p.add_argument("--dim-model", type=int, default=384)
