@@ -2,16 +2,21 @@
 
     python loadtest.py [--json results/loadtest.json] [--skip-slug]
 
-Starts the Procfile's web command on a free 127.0.0.1 port and drives it with headless Chromium
-(Playwright, one browser context per visitor). Every loop is bounded in count and time, and
-all traffic stays on this machine. Measures:
+Starts the Procfile's web command on a free 127.0.0.1 port and drives it two ways: with headless
+Chromium (Playwright, one browser context per visitor), and with bare WebSocket clients that speak
+Streamlit's own protocol, exactly the messages the page's JavaScript sends and receives, without a
+browser. On a small machine the browsers, not the server, are the bottleneck (every visitor's
+rendering shares the load generator's cores, which never happens to real visitors), so the
+WebSocket clients give the server's own answer latency. Every loop is bounded in count and time,
+and all traffic stays on this machine. Measures:
 - slug: requirements.txt installed into a clean folder plus the app files minus .slugignore, tar+gzip;
 - cold start: launching the Procfile command until a browser shows the first answer;
 - memory: resident memory of the server's process group after start-up, after 1,000 questions,
   and its peak during each load level;
-- load: 10 and 25 concurrent visitors each asking 20 questions: errors, the latency a visitor
-  sees from clicking Classify to the answer on the page (p50/p95), and the server's CPU time per
-  answer. With two or more cores the server runs on one core and the browsers on the others.
+- load: 10 and 25 concurrent visitors each asking 20 questions, in browsers and over WebSockets
+  (and 50 over WebSockets): errors, the latency from clicking Classify to the answer on the page
+  (browser) or to the answer's arrival (WebSocket), p50/p95, and the server's CPU time per answer.
+  With two or more cores the server runs on one core and the clients on the others.
 """
 
 from __future__ import annotations
@@ -143,7 +148,77 @@ async def ask(page, question: str, klass: str, subclass: str) -> float:
     return time.perf_counter() - start
 
 
-async def visitor(browser, url: str, answers, n: int, offset: int, latencies: list, errors: list):
+class SocketVisitor:
+    """A visitor without a browser: Streamlit's WebSocket protocol (protobuf BackMsg up, ForwardMsg
+    down), as the page's JavaScript speaks it. Clicking Classify is a rerun whose widget states carry
+    the typed question and the form's submit trigger."""
+
+    def __init__(self, websocket):
+        self.websocket = websocket
+        self.question_id = self.submit_id = None
+
+    async def rerun(self, widgets=(), until=None) -> tuple[list, float | None]:
+        """Send one rerun; read until the script finishes. Returns the elements it drew, and the
+        seconds until until(elements) first held (the answer arrived), or None."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        message = BackMsg()
+        message.rerun_script.widget_states.widgets.extend(widgets)
+        start, arrived, elements = time.perf_counter(), None, []
+        await self.websocket.send(message.SerializeToString())
+        while True:
+            reply = ForwardMsg()
+            reply.ParseFromString(await self.websocket.recv())
+            kind = reply.WhichOneof("type")
+            if kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
+                elements.append(reply.delta.new_element)
+                if arrived is None and until and until(elements):
+                    arrived = time.perf_counter() - start
+            elif kind == "script_finished" and reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                return elements, arrived
+
+    async def open_page(self):
+        elements, _ = await self.rerun()
+        self.question_id = next(e.text_input.id for e in elements
+                                if e.WhichOneof("type") == "text_input" and e.text_input.label == "Your question")
+        self.submit_id = next(e.button.id for e in elements
+                              if e.WhichOneof("type") == "button" and e.button.label == "Classify")
+
+    async def ask(self, question: str, klass: str, subclass: str) -> float:
+        """Seconds from the click until the right answer reached the visitor's connection."""
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        def answered(elements):
+            return [e.metric.body for e in elements if e.WhichOneof("type") == "metric"] == [klass, subclass]
+
+        _, seconds = await asyncio.wait_for(self.rerun(
+            [WidgetState(id=self.question_id, string_value=question), WidgetState(id=self.submit_id, trigger_value=True)],
+            until=answered), timeout=ANSWER_TIMEOUT_MS / 1000)
+        if seconds is None:
+            raise AssertionError("the page finished without this answer")
+        return seconds
+
+
+async def socket_visitor(url: str, answers, n: int, offset: int, latencies: list, errors: list):
+    import websockets
+
+    try:
+        async with websockets.connect(url.replace("http://", "ws://") + "/_stcore/stream",
+                                      subprotocols=["streamlit"], max_size=None, open_timeout=60) as websocket:
+            visitor = SocketVisitor(websocket)
+            await asyncio.wait_for(visitor.open_page(), timeout=60)
+            for i in range(n):
+                question, klass, subclass = answers[(offset + i) % len(answers)]
+                try:
+                    latencies.append(await visitor.ask(question, klass, subclass))
+                except Exception as problem:  # a timeout or a wrong answer: one visitor-visible error
+                    errors.append(f"{question}: {type(problem).__name__}")
+    except Exception as problem:
+        errors.append(f"session: {type(problem).__name__}: {problem}")
+
+
+async def browser_visitor(browser, url: str, answers, n: int, offset: int, latencies: list, errors: list):
     context = await browser.new_context()
     try:
         page = await context.new_page()
@@ -162,6 +237,8 @@ async def visitor(browser, url: str, answers, n: int, offset: int, latencies: li
 
 
 async def load(browser, server: Server, answers, sessions: int, questions: int, cpus=None) -> dict:
+    """sessions concurrent visitors, each asking questions: in browser contexts, or over bare
+    WebSockets when browser is None."""
     latencies, errors, peak = [], [], [server.rss_mb()]
 
     async def watch():
@@ -171,13 +248,14 @@ async def load(browser, server: Server, answers, sessions: int, questions: int, 
 
     watcher = asyncio.create_task(watch())
     started, cpu_before, cores_before = time.perf_counter(), server.cpu_s(), core_times()
-    await asyncio.wait_for(asyncio.gather(*(
-        visitor(browser, server.url, answers, questions, 3 * s, latencies, errors) for s in range(sessions))),
-        timeout=900)
+    visitors = [browser_visitor(browser, server.url, answers, questions, 3 * s, latencies, errors) if browser else
+                socket_visitor(server.url, answers, questions, 3 * s, latencies, errors) for s in range(sessions)]
+    await asyncio.wait_for(asyncio.gather(*visitors), timeout=900)
     watcher.cancel()
     server_cpu, cores = server.cpu_s() - cpu_before, core_times()
     ordered = sorted(latencies)
-    return {"sessions": sessions, "questions_each": questions, "answered": len(latencies),
+    return {"client": "browser" if browser else "websocket", "sessions": sessions, "questions_each": questions,
+            "answered": len(latencies),
             "errors": len(errors), "error_samples": errors[:5],
             "latency_p50_s": round(statistics.median(ordered), 3) if ordered else None,
             "latency_p95_s": round(ordered[max(0, int(0.95 * len(ordered)) - 1)], 3) if ordered else None,
@@ -185,23 +263,24 @@ async def load(browser, server: Server, answers, sessions: int, questions: int, 
             # The server's own work per answer (a whole Streamlit rerun: page, model, feedback
             # widgets), apart from the browsers sharing its cores: what sizes a dyno.
             "server_cpu_ms_per_answer": round(1000 * server_cpu / len(latencies), 1) if latencies else None,
-            # Which side was the bottleneck: the server's core, or the browsers' cores.
+            # Which side was the bottleneck: the server's core, or the clients' cores.
             **({"server_core_busy": busy_share(cores_before, cores, cpus[0]),
-                "browser_cores_busy": busy_share(cores_before, cores, cpus[1])} if cpus else {})}
+                "client_cores_busy": busy_share(cores_before, cores, cpus[1])} if cpus else {})}
 
 
 async def measure_server(answers) -> dict:
     from playwright.async_api import async_playwright
 
     home = Path(tempfile.mkdtemp(prefix="qclass-load-"))
-    # With two or more cores the server gets core 0 to itself and the browsers the rest, so the
-    # visitors' Chromium does not eat into the server's time (a dyno does not run its visitors).
+    # With two or more cores the server gets core 0 to itself and the clients (Chromium, and this
+    # script's WebSocket clients) the rest, so they do not eat into the server's time (a dyno does
+    # not run its visitors).
     cpus = sorted(os.sched_getaffinity(0))
-    server_cpus, browser_cpus = ({cpus[0]}, set(cpus[1:])) if len(cpus) > 1 else (None, None)
-    if browser_cpus:
-        os.sched_setaffinity(0, browser_cpus)  # Chromium inherits it
+    server_cpus, client_cpus = ({cpus[0]}, set(cpus[1:])) if len(cpus) > 1 else (None, None)
+    if client_cpus:
+        os.sched_setaffinity(0, client_cpus)  # Chromium inherits it
     server = Server(home, server_cpus)
-    figures = {"server_cpus": sorted(server_cpus or cpus), "browser_cpus": sorted(browser_cpus or cpus)}
+    figures = {"server_cpus": sorted(server_cpus or cpus), "client_cpus": sorted(client_cpus or cpus)}
     try:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -221,12 +300,12 @@ async def measure_server(answers) -> dict:
             await page.close()
             await asyncio.sleep(2)
             figures["rss_after_start_mb"] = round(server.rss_mb(), 1)
-            cpus = (server_cpus, browser_cpus) if browser_cpus else None
-            warm = await load(browser, server, answers, sessions=5, questions=200, cpus=cpus)
+            cpus = (server_cpus, client_cpus) if client_cpus else None
+            warm = await load(None, server, answers, sessions=5, questions=200, cpus=cpus)
             figures["rss_after_1000_questions_mb"] = round(server.rss_mb(), 1)
             figures["warmup_1000_questions"] = warm
-            figures["load"] = [await load(browser, server, answers, sessions=n, questions=20, cpus=cpus)
-                               for n in (10, 25)]
+            figures["load"] = [await load(client, server, answers, sessions=n, questions=20, cpus=cpus)
+                               for client, levels in ((browser, (10, 25)), (None, (10, 25, 50))) for n in levels]
             await browser.close()
     finally:
         server.stop()

@@ -1,0 +1,39 @@
+"""The load script's browserless visitor against the real server: it must see the answers the
+model gives, and count a wrong answer as an error (else its latencies would mean nothing)."""
+
+import asyncio
+
+import websockets
+
+from loadtest import SocketVisitor
+from streamlitinf import inf
+
+
+async def ask_over_websocket(server_url: str, questions: list[tuple[str, str, str]]) -> list:
+    async with websockets.connect(server_url.replace("http://", "ws://") + "/_stcore/stream",
+                                  subprotocols=["streamlit"], max_size=None) as websocket:
+        visitor = SocketVisitor(websocket)
+        await visitor.open_page()
+        results = []
+        for question in questions:
+            try:
+                results.append(await visitor.ask(*question))
+            except AssertionError as problem:
+                results.append(problem)
+        return results
+
+
+def test_websocket_visitor_reads_the_models_answers(server_url, model):
+    questions = ["Where is the Eiffel Tower?", "Who wrote Hamlet?", "How many bones are in the human body?"]
+    expected = [(q, r["class"], r["subclass"]) for q, r in ((q, inf(q, model)) for q in questions)]
+    seconds = asyncio.run(ask_over_websocket(server_url, expected))
+    assert all(isinstance(s, float) and 0 < s < 30 for s in seconds), seconds
+
+
+def test_websocket_visitor_counts_a_wrong_answer_as_an_error(server_url, model):
+    right = inf("Who wrote Hamlet?", model)
+    wrong_subclass = next(name for name in model.subclass2names.values() if name != right["subclass"])
+    results = asyncio.run(ask_over_websocket(server_url, [
+        ("Who wrote Hamlet?", right["class"], wrong_subclass), ("Who wrote Hamlet?", right["class"], right["subclass"])]))
+    assert isinstance(results[0], AssertionError)
+    assert isinstance(results[1], float)
