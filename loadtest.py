@@ -148,6 +148,12 @@ async def ask(page, question: str, klass: str, subclass: str) -> float:
     return time.perf_counter() - start
 
 
+def describe(problem: Exception) -> str:
+    """An error in one line: its type and the start of its message (e.g. what the page showed)."""
+    lines = [line.strip() for line in str(problem).splitlines() if line.strip()]
+    return f"{type(problem).__name__}: {' / '.join(lines[:3])[:300]}"
+
+
 class SocketVisitor:
     """A visitor without a browser: Streamlit's WebSocket protocol (protobuf BackMsg up, ForwardMsg
     down), as the page's JavaScript speaks it. Clicking Classify is a rerun whose widget states carry
@@ -213,7 +219,7 @@ async def socket_visitor(url: str, answers, n: int, offset: int, latencies: list
                 try:
                     latencies.append(await visitor.ask(question, klass, subclass))
                 except Exception as problem:  # a timeout or a wrong answer: one visitor-visible error
-                    errors.append(f"{question}: {type(problem).__name__}")
+                    errors.append(f"{question}: {describe(problem)}")
     except Exception as problem:
         errors.append(f"session: {type(problem).__name__}: {problem}")
 
@@ -229,7 +235,7 @@ async def browser_visitor(browser, url: str, answers, n: int, offset: int, laten
             try:
                 latencies.append(await ask(page, question, klass, subclass))
             except Exception as problem:  # a timeout or a wrong answer: one visitor-visible error
-                errors.append(f"{question}: {type(problem).__name__}")
+                errors.append(f"{question}: {describe(problem)}")
     except Exception as problem:
         errors.append(f"session: {type(problem).__name__}: {problem}")
     finally:
