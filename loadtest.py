@@ -206,12 +206,17 @@ class SocketVisitor:
         return seconds
 
 
-async def socket_visitor(url: str, answers, n: int, offset: int, latencies: list, errors: list):
+def connect(url: str):
+    """A WebSocket to the server at url (http://host:port), as the page opens it."""
     import websockets
 
+    return websockets.connect(url.replace("http://", "ws://") + "/_stcore/stream",
+                              subprotocols=["streamlit"], max_size=None, open_timeout=60)
+
+
+async def socket_visitor(url: str, answers, n: int, offset: int, latencies: list, errors: list):
     try:
-        async with websockets.connect(url.replace("http://", "ws://") + "/_stcore/stream",
-                                      subprotocols=["streamlit"], max_size=None, open_timeout=60) as websocket:
+        async with connect(url) as websocket:
             visitor = SocketVisitor(websocket)
             await asyncio.wait_for(visitor.open_page(), timeout=60)
             for i in range(n):

@@ -253,11 +253,8 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_v
             batch_soft = [s[idx] for s in soft] if soft else None
             pooled = model.encode(ids)
             logits = [head(pooled) for head in model.heads]
-            if projector is None:
-                loss = student_loss(logits, [h[idx] for h in hard], batch_soft, args.temperature)
-            else:
-                loss = student_loss(logits, [h[idx] for h in hard], batch_soft, args.temperature,
-                                    projector(pooled), teacher_vectors[idx])
+            vectors = (projector(pooled), teacher_vectors[idx]) if projector else ()
+            loss = student_loss(logits, [h[idx] for h in hard], batch_soft, args.temperature, *vectors)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -3,15 +3,12 @@ model gives, and count a wrong answer as an error (else its latencies would mean
 
 import asyncio
 
-import websockets
-
-from loadtest import SocketVisitor
+from loadtest import SocketVisitor, connect
 from streamlitinf import inf
 
 
 async def ask_over_websocket(server_url: str, questions: list[tuple[str, str, str]]) -> list:
-    async with websockets.connect(server_url.replace("http://", "ws://") + "/_stcore/stream",
-                                  subprotocols=["streamlit"], max_size=None) as websocket:
+    async with connect(server_url) as websocket:
         visitor = SocketVisitor(websocket)
         await visitor.open_page()
         results = []
