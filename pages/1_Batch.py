@@ -16,10 +16,13 @@ st.write(
 )
 model = load_or_explain()
 
-# No type= filter: Streamlit raises on a disallowed type, and batch.from_upload explains it instead.
-upload = st.file_uploader("Questions file (.csv or .txt)")
-pasted = st.text_area("…or paste questions, one a line", height=150)
-go = st.button("Classify all", type="primary")
+# One form: the file, the text and the click reach the script together, and Streamlit holds the
+# button back while a file is still uploading, so a quick click is never lost to the upload's rerun.
+with st.form("batch", border=False):
+    # No type= filter: Streamlit raises on a disallowed type, and batch.from_upload explains it instead.
+    upload = st.file_uploader("Questions file (.csv or .txt)")
+    pasted = st.text_area("…or paste questions, one a line", height=150)
+    go = st.form_submit_button("Classify all", type="primary")
 
 if go:
     try:

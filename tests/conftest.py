@@ -14,6 +14,14 @@ ADMIN_PASSWORD = "correct horse battery staple"
 from qclass import trec  # noqa: E402
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test (item.report_call ...) for fixtures to read."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture(autouse=True)
 def isolated_feedback_db(tmp_path, monkeypatch):
     """No test writes to a developer's feedback.sqlite3 or a configured DATABASE_URL."""
