@@ -52,7 +52,9 @@ def parse_args(argv=None):
     p.add_argument("--teacher", choices=["minilm", "none"], default="minilm")
     p.add_argument("--teacher-epochs", type=int, default=5)
     p.add_argument("--teacher-lr", type=float, default=1e-4)
-    p.add_argument("--augment", type=int, default=10, help="teacher-labelled variants per training question")
+    p.add_argument("--teachers", type=int, default=2,
+                   help="fine-tune this many teachers (seeds seed, seed+1, ...) and distil their average")
+    p.add_argument("--augment", type=int, default=20, help="teacher-labelled variants per training question")
     p.add_argument("--teacher-cache", type=Path, help="folder to keep the teacher stage's outputs in, keyed by its inputs")
     p.add_argument("--student-init", choices=["minilm", "token-vectors"], default="minilm",
                    help="minilm: MiniLM's bottom layers over our vocabulary (needs dim 384, 12 heads); "
@@ -61,6 +63,7 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--temperature", type=float, default=2.0)
+    p.add_argument("--vector-weight", type=float, default=1.0, help="weight of the sentence-vector loss")
     p.add_argument("--match-vectors", action=argparse.BooleanOptionalAction, default=True,
                    help="also pull the student's question vector towards the teacher's sentence vector")
     p.add_argument("--emb-dim", type=int, default=384)
@@ -70,6 +73,8 @@ def parse_args(argv=None):
     p.add_argument("--heads", type=int, default=12)
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--num-pos", type=int, default=64)
+    p.add_argument("--device", default="cpu", help="where teacher and student train, e.g. cuda (results differ "
+                   "slightly from a CPU run's)")
     return p.parse_args(argv)
 
 
@@ -107,10 +112,11 @@ def linear_warmup_cosine(optimizer, total_steps: int, warmup: float = 0.06):
 def as_numpy(model):
     """The PyTorch model in eval mode as the app's inference calls a model: array ids -> array logits."""
     model.eval()
+    device = model.pos_emb.weight.device
 
     @torch.inference_mode()
     def run(ids):
-        return [logits.numpy() for logits in model(torch.from_numpy(ids))]
+        return [logits.cpu().numpy() for logits in model(torch.from_numpy(ids).to(device))]
     return run
 
 
@@ -130,11 +136,12 @@ def evaluate(model, tokenizer, rows, batch_size: int = 256) -> dict:
             "pred_coarse": pred_coarse, "pred_fine": pred_fine}
 
 
-def train_teacher(args, train_rows, val_rows):
+def train_teacher(args, train_rows, val_rows, seed: int):
     from qclass.teacher import Teacher
 
-    teacher = Teacher([len(trec.COARSE_CLASSES), len(trec.FINE_CLASSES)], args.num_pos)
-    coarse, fine = label_tensors(train_rows)
+    seed_everything(seed)
+    teacher = Teacher([len(trec.COARSE_CLASSES), len(trec.FINE_CLASSES)], args.num_pos).to(args.device)
+    coarse, fine = (labels.to(args.device) for labels in label_tensors(train_rows))
     texts = [q for _, q in train_rows]
     steps_per_epoch = math.ceil(len(texts) / 32)
     optimizer = torch.optim.AdamW(teacher.parameters(), lr=args.teacher_lr, weight_decay=0.01)
@@ -152,7 +159,7 @@ def train_teacher(args, train_rows, val_rows):
             optimizer.step()
             schedule.step()
         score = teacher_accuracy(teacher, val_rows)
-        print(f"teacher epoch {epoch + 1}: validation coarse {score[1]:.4f} fine {score[0]:.4f}", flush=True)
+        print(f"teacher {seed} epoch {epoch + 1}: validation coarse {score[1]:.4f} fine {score[0]:.4f}", flush=True)
         if score > best:
             best, best_state = score, copy.deepcopy(teacher.state_dict())
     teacher.load_state_dict(best_state)
@@ -163,16 +170,19 @@ def teacher_accuracy(teacher, rows) -> tuple[float, float]:
     """(fine, coarse) validation accuracy of the teacher under the app's decision rule."""
     from qclass.teacher import logits
 
-    coarse_probs, fine_probs = joint_probabilities(*[l.numpy() for l in logits(teacher, [q for _, q in rows])], PARENTS)
+    return logits_accuracy(logits(teacher, [q for _, q in rows]), rows)
+
+
+def logits_accuracy(logits, rows) -> tuple[float, float]:
+    """(fine, coarse) accuracy of [coarse logits, fine logits] under the app's decision rule."""
+    coarse_probs, fine_probs = joint_probabilities(*[l.numpy() for l in logits], PARENTS)
     c, f = decide(coarse_probs, fine_probs, PARENTS)
     gold_c, gold_f = label_tensors(rows)
     return float((f == gold_f.numpy()).mean()), float((c == gold_c.numpy()).mean())
 
 
-def distillation_set(args, teacher, train_rows):
-    """Texts, hard labels (-1 for augmented variants), and the teacher's logits and sentence vector for each."""
-    from qclass.teacher import targets
-
+def distillation_texts(args, train_rows):
+    """The training questions and their augmented variants, with hard labels (-1 for the variants)."""
     rng = random.Random(args.seed)
     augmenter = corpus.Augmenter(corpus.wordnet_lexicon(args.wordnet_dir))
     texts = [q for _, q in train_rows]
@@ -180,19 +190,31 @@ def distillation_set(args, teacher, train_rows):
     variants = [v for q in texts for v in augmenter.variants(q, args.augment, rng)]
     all_texts = texts + variants
     unknown = torch.full((len(variants),), -1)
-    soft, vectors = targets(teacher, all_texts)
-    return all_texts, torch.cat([coarse, unknown]), torch.cat([fine, unknown]), soft, vectors
+    return all_texts, torch.cat([coarse, unknown]), torch.cat([fine, unknown])
 
 
 def teacher_stage(args, train_rows, val_rows, vocab: list[str]) -> dict:
-    """Fine-tune the teacher, embed the vocabulary with it, label the augmented questions."""
-    from qclass.teacher import token_embeddings
+    """Fine-tune the teachers, embed the vocabulary with the first, and label the augmented
+    questions with their average logits and sentence vectors."""
+    from qclass.teacher import logits, targets, token_embeddings
 
-    teacher, report = train_teacher(args, train_rows, val_rows)
-    token_vectors = token_embeddings(teacher, vocab)
-    texts, coarse, fine, soft, vectors = distillation_set(args, teacher, train_rows)
-    return {"texts": texts, "hard": [coarse, fine], "soft": soft, "vectors": vectors.half(), "report": report,
-            "token_vectors": token_vectors}
+    texts, coarse, fine = distillation_texts(args, train_rows)
+    soft, vectors, val_logits, reports = [], [], [], []
+    for i in range(args.teachers):
+        teacher, report = train_teacher(args, train_rows, val_rows, args.seed + i)
+        if i == 0:
+            token_vectors = token_embeddings(teacher, vocab)
+        one_soft, one_vectors = targets(teacher, texts)
+        soft.append(one_soft)
+        vectors.append(one_vectors)
+        val_logits.append(logits(teacher, [q for _, q in val_rows]))
+        reports.append(report)
+    mean = lambda per_teacher: [torch.stack(heads).mean(0) for heads in zip(*per_teacher)]
+    if args.teachers > 1:
+        fine_acc, coarse_acc = logits_accuracy(mean(val_logits), val_rows)
+        report = {"validation_coarse_accuracy": coarse_acc, "validation_fine_accuracy": fine_acc, "teachers": reports}
+    return {"texts": texts, "hard": [coarse, fine], "soft": mean(soft), "vectors": torch.stack(vectors).mean(0).half(),
+            "report": report, "token_vectors": token_vectors}
 
 
 def teacher_stage_cached(args, train_rows, val_rows, vocab: list[str]) -> dict:
@@ -200,7 +222,8 @@ def teacher_stage_cached(args, train_rows, val_rows, vocab: list[str]) -> dict:
     if not args.teacher_cache:
         return teacher_stage(args, train_rows, val_rows, vocab)
     code = [(Path(__file__).parent / "qclass" / name).read_text() for name in ("teacher.py", "corpus.py")]
-    inputs = [train_rows, val_rows, vocab, args.seed, args.teacher_epochs, args.teacher_lr, args.augment, args.num_pos, code]
+    inputs = [train_rows, val_rows, vocab, args.seed, args.teacher_epochs, args.teacher_lr, args.augment, args.num_pos, code,
+              args.teachers]
     key = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:16]
     path = args.teacher_cache / f"teacher-stage-{key}.pt"
     if path.is_file():
@@ -212,12 +235,12 @@ def teacher_stage_cached(args, train_rows, val_rows, vocab: list[str]) -> dict:
     return stage
 
 
-def student_loss(logits, hard, soft, temperature, vectors=None, teacher_vectors=None):
+def student_loss(logits, hard, soft, temperature, vectors=None, teacher_vectors=None, vector_weight=1.0):
     """Cross-entropy on labelled questions plus distillation towards the teacher on all of them:
     its two heads' probabilities and, when given, its sentence vectors (by cosine)."""
     loss = 0.0
     if teacher_vectors is not None:
-        loss = (1 - F.cosine_similarity(vectors, teacher_vectors.float(), dim=-1)).mean()
+        loss = vector_weight * (1 - F.cosine_similarity(vectors, teacher_vectors.float(), dim=-1)).mean()
     for head_logits, head_hard, head_soft in zip(logits, hard, soft or (None, None)):
         labelled = head_hard >= 0
         if labelled.any():
@@ -230,12 +253,29 @@ def student_loss(logits, hard, soft, temperature, vectors=None, teacher_vectors=
     return loss
 
 
+def length_batches(lengths: list[int], batch_size: int, pool: int = 50) -> list[list[int]]:
+    """One epoch of batches in random order, each of questions of about the same length (sorted
+    within random pools of pool batches), so little compute goes into padding."""
+    order = torch.randperm(len(lengths)).tolist()
+    batches = []
+    for start in range(0, len(order), batch_size * pool):
+        chunk = sorted(order[start : start + batch_size * pool], key=lambda j: lengths[j])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in torch.randperm(len(batches)).tolist()]
+
+
 def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_vectors=None):
     encoded = [e.ids for e in tokenizer.encode_batch(texts)]
     pad_id = tokenizer.token_to_id("[PAD]")
+    device = args.device
+    model.to(device)
+    hard = [h.to(device) for h in hard]
+    soft = [s.to(device) for s in soft] if soft else None
+    teacher_vectors = None if teacher_vectors is None else teacher_vectors.to(device)
     # Training only: maps the student's question vector into the teacher's sentence space, where
     # it is pulled towards the teacher's vector (a richer target than 56 probabilities).
-    projector = None if teacher_vectors is None else torch.nn.Linear(model.pos_emb.weight.shape[1], teacher_vectors.shape[1])
+    projector = None if teacher_vectors is None else \
+        torch.nn.Linear(model.pos_emb.weight.shape[1], teacher_vectors.shape[1]).to(device)
     parameters = list(model.parameters()) + (list(projector.parameters()) if projector else [])
     optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=0.01)
     steps_per_epoch = math.ceil(len(texts) / args.batch_size)
@@ -243,18 +283,19 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_v
     best, best_state, history = (-1.0, -1.0), None, []
     for epoch in range(args.epochs):
         model.train()
-        order = torch.randperm(len(texts)).tolist()
-        for i in tqdm(range(0, len(order), args.batch_size), desc=f"student epoch {epoch + 1}", unit="batch"):
-            idx = order[i : i + args.batch_size]
+        for idx in tqdm(length_batches([len(e) for e in encoded], args.batch_size), desc=f"student epoch {epoch + 1}",
+                        unit="batch"):
             width = max(len(encoded[j]) for j in idx)
             ids = torch.full((len(idx), width), pad_id)
             for row, j in enumerate(idx):
                 ids[row, : len(encoded[j])] = torch.tensor(encoded[j])
+            ids = ids.to(device)
             batch_soft = [s[idx] for s in soft] if soft else None
             pooled = model.encode(ids)
             logits = [head(pooled) for head in model.heads]
             vectors = (projector(pooled), teacher_vectors[idx]) if projector else ()
-            loss = student_loss(logits, [h[idx] for h in hard], batch_soft, args.temperature, *vectors)
+            loss = student_loss(logits, [h[idx] for h in hard], batch_soft, args.temperature, *vectors,
+                                vector_weight=args.vector_weight)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -268,6 +309,7 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_v
         if score > best:
             best, best_state = score, copy.deepcopy(model.state_dict())
     model.load_state_dict(best_state)
+    model.cpu()
     return history
 
 
@@ -365,6 +407,8 @@ def main(argv=None) -> int:
             "use": ("the student starts as MiniLM's bottom layers over our vocabulary, feed-forward units "
                     "pruned by their activation on the training questions; " if args.student_init == "minilm" else
                     "token embedding initialisation; ") + "soft labels on augmented questions" +
+                   (f", averaged over {args.teachers} teachers fine-tuned with seeds {args.seed} to "
+                    f"{args.seed + args.teachers - 1}," if args.teachers > 1 else "") +
                    (" and their sentence vectors, matched by cosine through a training-only projection"
                     if args.match_vectors else ""),
             "augmented_questions": len(texts) - len(train_rows), **teacher_report},

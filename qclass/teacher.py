@@ -34,7 +34,7 @@ class Teacher(nn.Module):
         from transformers import BertModel
 
         path = model_dir()
-        self.bert = BertModel.from_pretrained(str(path))
+        self.bert = BertModel.from_pretrained(str(path), dtype=torch.float32)
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_tokens)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
@@ -44,8 +44,9 @@ class Teacher(nn.Module):
     def embed(self, texts: list[str]) -> torch.Tensor:
         """Mean-pooled sentence vectors, as all-MiniLM-L6-v2 computes them."""
         batch = self.tokenizer.encode_batch(texts)
-        ids = torch.tensor([e.ids for e in batch])
-        mask = torch.tensor([e.attention_mask for e in batch])
+        device = self.heads[0].weight.device
+        ids = torch.tensor([e.ids for e in batch], device=device)
+        mask = torch.tensor([e.attention_mask for e in batch], device=device)
         hidden = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
         keep = mask.unsqueeze(-1).float()
         return (hidden * keep).sum(1) / keep.sum(1)
@@ -57,15 +58,19 @@ class Teacher(nn.Module):
 
 @torch.inference_mode()
 def targets(teacher: Teacher, texts: list[str], batch_size: int = 256) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """The distillation targets for many texts: both heads' logits, and the sentence vectors
-    they are computed from."""
+    """The distillation targets for many texts, on the CPU: both heads' logits, and the sentence
+    vectors they are computed from."""
     teacher.eval()
+    # Texts of similar length batched together (then put back in order): far less padding.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     heads, vectors = [], []
     for i in tqdm(range(0, len(texts), batch_size), desc="teacher labels", unit="batch"):
-        pooled = teacher.embed(texts[i : i + batch_size])
-        vectors.append(pooled)
-        heads.append([head(pooled) for head in teacher.heads])
-    return [torch.cat(head) for head in zip(*heads)], torch.cat(vectors)
+        pooled = teacher.embed([texts[j] for j in order[i : i + batch_size]])
+        vectors.append(pooled.cpu())
+        heads.append([head(pooled).cpu() for head in teacher.heads])
+    back = torch.empty(len(texts), dtype=torch.long)
+    back[torch.tensor(order, dtype=torch.long)] = torch.arange(len(texts))
+    return [torch.cat(head)[back] for head in zip(*heads)], torch.cat(vectors)[back]
 
 
 def logits(teacher: Teacher, texts: list[str]) -> list[torch.Tensor]:
@@ -79,7 +84,7 @@ def token_embeddings(teacher: Teacher, tokens: list[str], batch_size: int = 512)
     scaled to unit standard deviation (about what a freshly initialised embedding has)."""
     teacher.eval()
     texts = [token[2:] if token.startswith("##") else token for token in tokens]
-    vectors = torch.cat([teacher.embed(texts[i : i + batch_size])
+    vectors = torch.cat([teacher.embed(texts[i : i + batch_size]).cpu()
                          for i in tqdm(range(0, len(texts), batch_size), desc="token vectors", unit="batch")])
     return (vectors - vectors.mean(0)) / vectors.std(0)
 
@@ -129,7 +134,7 @@ def init_student_from_minilm(student, tokens: list[str], texts: list[str]) -> No
     from transformers import BertModel
 
     path = model_dir()
-    bert = BertModel.from_pretrained(str(path))
+    bert = BertModel.from_pretrained(str(path), dtype=torch.float32)
     tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
     tokenizer.enable_truncation(max_length=student.num_pos)
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")

