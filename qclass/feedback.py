@@ -97,6 +97,10 @@ class FeedbackStore:
         right_fine = result["fine"] if correct else right_fine
         if right_fine not in trec.FINE_NAMES:
             raise FeedbackRejected(f"Choose the right subclass from the list (got {right_fine!r}).")
+        if not correct and right_fine == result["fine"]:
+            # Stored, it would read as a dispute of the model's answer with itself.
+            raise FeedbackRejected("That is the model's own answer: to correct it, choose another subclass; "
+                                   "to confirm it, press “Yes, it's right”.")
         row = Feedback(created_at=datetime.now(timezone.utc), question=question,
                        model_coarse=result["coarse"], model_fine=result["fine"],
                        model_probabilities={"coarse": result["coarse_probs"], "fine": result["fine_probs"]},

@@ -143,6 +143,10 @@ def test_confirm_and_correct_are_saved_and_acknowledged(isolated_feedback_db):
     at.text_input(key="question").set_value("Where is Lima?")
     at.button(key="FormSubmitter:classify-Classify").click().run()
     assert not at.success  # a new answer asks again
+    at.text_area[0].set_value("capital of Peru")
+    at.button(key="FormSubmitter:correct-Send correction").click().run()  # still the model's own answer
+    assert "the model's own answer" in at.warning[0].value and not at.success
+    assert at.text_area[0].value == "capital of Peru"  # nothing typed is lost
     at.selectbox[0].set_value("LOC:city")
     at.text_area[0].set_value("capital of Peru")
     at.button(key="FormSubmitter:correct-Send correction").click().run()

@@ -69,6 +69,12 @@ def test_a_correction_must_name_a_real_class(store):
         store.save(answer(), "v1", correct=False, right_fine="LOC:moon")
 
 
+def test_a_correction_to_the_models_own_answer_is_refused(store):
+    with pytest.raises(FeedbackRejected, match="the model's own answer"):
+        store.save(answer(fine="LOC:city"), "v1", correct=False, right_fine="LOC:city")
+    assert store.counts()["total"] == 0
+
+
 def test_fifty_concurrent_saves_all_land_exactly_once(store):
     def save(i):
         return store.save(answer(f"Question {i}?"), "v1", correct=False, right_fine="LOC:city", comment=str(i))
