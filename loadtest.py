@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fnmatch
+import functools
 import json
 import os
 import shutil
@@ -214,17 +215,23 @@ def connect(url: str):
                               subprotocols=["streamlit"], max_size=None, open_timeout=60)
 
 
+async def ask_each(ask, answers, n: int, offset: int, latencies: list, errors: list):
+    """n of the answers' questions from offset on, one after another, through
+    ask(question, class, subclass) -> seconds; each failure is one error, and the visitor goes on."""
+    for i in range(n):
+        question, klass, subclass = answers[(offset + i) % len(answers)]
+        try:
+            latencies.append(await ask(question, klass, subclass))
+        except Exception as problem:  # a timeout or a wrong answer: one visitor-visible error
+            errors.append(f"{question}: {describe(problem)}")
+
+
 async def socket_visitor(url: str, answers, n: int, offset: int, latencies: list, errors: list):
     try:
         async with connect(url) as websocket:
             visitor = SocketVisitor(websocket)
             await asyncio.wait_for(visitor.open_page(), timeout=60)
-            for i in range(n):
-                question, klass, subclass = answers[(offset + i) % len(answers)]
-                try:
-                    latencies.append(await visitor.ask(question, klass, subclass))
-                except Exception as problem:  # a timeout or a wrong answer: one visitor-visible error
-                    errors.append(f"{question}: {describe(problem)}")
+            await ask_each(visitor.ask, answers, n, offset, latencies, errors)
     except Exception as problem:
         errors.append(f"session: {type(problem).__name__}: {problem}")
 
@@ -235,12 +242,7 @@ async def browser_visitor(browser, url: str, answers, n: int, offset: int, laten
         page = await context.new_page()
         await page.goto(url, timeout=60_000)
         await page.get_by_label("Your question").wait_for(timeout=60_000)
-        for i in range(n):
-            question, klass, subclass = answers[(offset + i) % len(answers)]
-            try:
-                latencies.append(await ask(page, question, klass, subclass))
-            except Exception as problem:  # a timeout or a wrong answer: one visitor-visible error
-                errors.append(f"{question}: {describe(problem)}")
+        await ask_each(functools.partial(ask, page), answers, n, offset, latencies, errors)
     except Exception as problem:
         errors.append(f"session: {type(problem).__name__}: {problem}")
     finally:

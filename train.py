@@ -210,7 +210,9 @@ def teacher_stage(args, train_rows, val_rows, vocab: list[str]) -> dict:
         val_logits.append(logits(teacher, [q for _, q in val_rows]))
         reports.append(report)
     mean = lambda per_teacher: [torch.stack(heads).mean(0) for heads in zip(*per_teacher)]
-    if args.teachers > 1:
+    if args.teachers == 1:
+        report = reports[0]
+    else:
         fine_acc, coarse_acc = logits_accuracy(mean(val_logits), val_rows)
         report = {"validation_coarse_accuracy": coarse_acc, "validation_fine_accuracy": fine_acc, "teachers": reports}
     return {"texts": texts, "hard": [coarse, fine], "soft": mean(soft), "vectors": torch.stack(vectors).mean(0).half(),
@@ -266,6 +268,7 @@ def length_batches(lengths: list[int], batch_size: int, pool: int = 50) -> list[
 
 def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_vectors=None):
     encoded = [e.ids for e in tokenizer.encode_batch(texts)]
+    lengths = [len(ids) for ids in encoded]
     pad_id = tokenizer.token_to_id("[PAD]")
     device = args.device
     model.to(device)
@@ -283,9 +286,8 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_v
     best, best_state, history = (-1.0, -1.0), None, []
     for epoch in range(args.epochs):
         model.train()
-        for idx in tqdm(length_batches([len(e) for e in encoded], args.batch_size), desc=f"student epoch {epoch + 1}",
-                        unit="batch"):
-            width = max(len(encoded[j]) for j in idx)
+        for idx in tqdm(length_batches(lengths, args.batch_size), desc=f"student epoch {epoch + 1}", unit="batch"):
+            width = max(lengths[j] for j in idx)
             ids = torch.full((len(idx), width), pad_id)
             for row, j in enumerate(idx):
                 ids[row, : len(encoded[j])] = torch.tensor(encoded[j])
