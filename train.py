@@ -71,6 +71,9 @@ def parse_args(argv=None):
     p.add_argument("--dim-inner", type=int, default=768)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=12)
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="judge and keep an exponential moving average of the student's weights with this decay "
+                        "per step (0: the weights as trained)")
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--num-pos", type=int, default=64)
     p.add_argument("--device", default="cpu", help="where teacher and student train, e.g. cuda (results differ "
@@ -283,6 +286,10 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_v
     optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=0.01)
     steps_per_epoch = math.ceil(len(texts) / args.batch_size)
     schedule = linear_warmup_cosine(optimizer, steps_per_epoch * args.epochs)
+    # The weights judged and kept: the model's own, or their moving average over recent steps,
+    # which smooths out the noise of the last few hundred batches.
+    judged = torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True) if args.ema else None
     best, best_state, history = (-1.0, -1.0), None, []
     for epoch in range(args.epochs):
         model.train()
@@ -303,13 +310,16 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_v
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
-        result = evaluate(as_numpy(model), tokenizer, val_rows)
+            if judged:
+                judged.update_parameters(model)
+        kept = judged.module if judged else model
+        result = evaluate(as_numpy(kept), tokenizer, val_rows)
         score = (result["fine_accuracy"], result["coarse_accuracy"])
         history.append({"epoch": epoch + 1, "validation_coarse_accuracy": score[1],
                         "validation_fine_accuracy": score[0]})
         print(f"student epoch {epoch + 1}: validation coarse {score[1]:.4f} fine {score[0]:.4f}", flush=True)
         if score > best:
-            best, best_state = score, copy.deepcopy(model.state_dict())
+            best, best_state = score, copy.deepcopy(kept.state_dict())
     model.load_state_dict(best_state)
     model.cpu()
     return history

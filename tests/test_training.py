@@ -1,5 +1,6 @@
 """A smoke run of the whole training command on a few hundred questions."""
 
+import copy
 import json
 
 import pytest
@@ -121,3 +122,25 @@ def test_teacher_targets_keep_each_texts_own_labels():
         one_by_one = torch.cat([teacher.embed([t]) for t in texts])
     assert torch.allclose(vectors, one_by_one, atol=1e-4)
     assert torch.allclose(coarse, teacher.heads[0](one_by_one), atol=1e-4) and fine.shape == (4, 50)
+
+
+def test_ema_keeps_the_moving_average_not_the_last_weights():
+    """--ema judges and keeps the average of the weights along the way: with decay 1 that average
+    never moves past the first step, so it stays nearer the starting weights than training went."""
+    import torch
+    from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
+
+    tokenizer = load_tokenizer(artifacts.ROOT / artifacts.VOCAB_FILE, 64)
+    rows = [("LOC:city", "What is the capital of Peru ?"), ("HUM:ind", "Who wrote Hamlet ?"),
+            ("NUM:date", "When did the war end ?"), ("DESC:def", "What is a fjord ?")] * 4
+    kept = {}
+    for ema in (0.0, 1.0):
+        torch.manual_seed(0)
+        model = TwoClassHeadClassificationTransformer(tokenizer.get_vocab_size(), tokenizer.token_to_id("[PAD]"),
+                                                      tokenizer.token_to_id("[CLS]"), emb_dim=32, dim_model=32,
+                                                      dim_inner=64, layers=1, heads=2)
+        start = copy.deepcopy(model.state_dict())
+        args = train.parse_args(["--epochs", "2", "--batch-size", "4", "--lr", "1e-2", "--ema", str(ema)])
+        train.train_student(args, model, tokenizer, [q for _, q in rows], list(train.label_tensors(rows)), None, rows)
+        kept[ema] = sum((model.state_dict()[k] - start[k]).norm() for k in start)
+    assert 0 < kept[1.0] < kept[0.0] / 2
