@@ -62,6 +62,9 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="judge and keep an exponential moving average of the student's weights with this decay "
+                        "per step (0: the weights as trained)")
     p.add_argument("--temperature", type=float, default=2.0)
     p.add_argument("--vector-weight", type=float, default=1.0, help="weight of the sentence-vector loss")
     p.add_argument("--match-vectors", action=argparse.BooleanOptionalAction, default=True,
@@ -71,9 +74,6 @@ def parse_args(argv=None):
     p.add_argument("--dim-inner", type=int, default=768)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=12)
-    p.add_argument("--ema", type=float, default=0.0,
-                   help="judge and keep an exponential moving average of the student's weights with this decay "
-                        "per step (0: the weights as trained)")
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--num-pos", type=int, default=64)
     p.add_argument("--device", default="cpu", help="where teacher and student train, e.g. cuda (results differ "
@@ -310,9 +310,9 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_v
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
-            if judged:
+            if judged is not None:
                 judged.update_parameters(model)
-        kept = judged.module if judged else model
+        kept = model if judged is None else judged.module
         result = evaluate(as_numpy(kept), tokenizer, val_rows)
         score = (result["fine_accuracy"], result["coarse_accuracy"])
         history.append({"epoch": epoch + 1, "validation_coarse_accuracy": score[1],

@@ -133,7 +133,7 @@ def test_ema_keeps_the_moving_average_not_the_last_weights():
     tokenizer = load_tokenizer(artifacts.ROOT / artifacts.VOCAB_FILE, 64)
     rows = [("LOC:city", "What is the capital of Peru ?"), ("HUM:ind", "Who wrote Hamlet ?"),
             ("NUM:date", "When did the war end ?"), ("DESC:def", "What is a fjord ?")] * 4
-    kept = {}
+    moved = {}  # how far the kept weights are from the starting ones
     for ema in (0.0, 1.0):
         torch.manual_seed(0)
         model = TwoClassHeadClassificationTransformer(tokenizer.get_vocab_size(), tokenizer.token_to_id("[PAD]"),
@@ -142,5 +142,5 @@ def test_ema_keeps_the_moving_average_not_the_last_weights():
         start = copy.deepcopy(model.state_dict())
         args = train.parse_args(["--epochs", "2", "--batch-size", "4", "--lr", "1e-2", "--ema", str(ema)])
         train.train_student(args, model, tokenizer, [q for _, q in rows], list(train.label_tensors(rows)), None, rows)
-        kept[ema] = sum((model.state_dict()[k] - start[k]).norm() for k in start)
-    assert 0 < kept[1.0] < kept[0.0] / 2
+        moved[ema] = sum((model.state_dict()[k] - start[k]).norm() for k in start)
+    assert 0 < moved[1.0] < moved[0.0] / 2
