@@ -5,7 +5,8 @@ allowing only the few globals a state_dict needs, as torch.load(weights_only=Tru
 `NumpyTransformer` computes exactly what TwoClassHeadClassificationTransformer computes in eval
 mode (tests/test_numpy_model.py holds them to the same logits). For a question of a dozen tokens it
 is also faster than PyTorch's eager forward: the work is a handful of small matrix products, and
-NumPy calls cost less than PyTorch's dispatch.
+NumPy calls cost less than PyTorch's dispatch. `Linear` says how those products are cut so that
+OpenBLAS takes its fastest path for them.
 """
 
 from __future__ import annotations
@@ -64,6 +65,40 @@ def read_checkpoint(path: str | Path) -> dict:
     return checkpoint
 
 
+# OpenBLAS computes a product of at most 10**6 multiply-adds (rows x inner x columns) directly,
+# without first copying both matrices into its packed layout, where it has kernels for that (its
+# AVX-512 ones, as on this machine). One question's dozen tokens times a 384 x 1152 weight is past
+# that limit; times a 384 x 64 slice of it, it is not. So each weight is kept as contiguous
+# 64-column slices, and inputs go through them a few rows at a time, every call under the limit.
+# benchmark.py measures the same model with whole products next to it. Where OpenBLAS has no such
+# path, the slicing costs a call of a few microseconds per slice.
+SLICE_COLUMNS = 64
+SMALL_PRODUCT = 1_000_000
+
+
+class Linear:
+    """x @ weight.T + bias (weight as PyTorch stores it, out x in), in column slices of the weight
+    and row chunks of x that keep each product under SMALL_PRODUCT; columns=None: one product."""
+
+    def __init__(self, weight: np.ndarray, bias: np.ndarray, columns: int | None = SLICE_COLUMNS):
+        by_input = weight.T
+        self.columns = columns or by_input.shape[1]
+        self.slices = [np.ascontiguousarray(by_input[:, j : j + self.columns])
+                       for j in range(0, by_input.shape[1], self.columns)]
+        self.bias = bias
+        self.rows = max(1, SMALL_PRODUCT // (by_input.shape[0] * self.columns)) if columns else None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x)
+        out = np.empty((x.shape[0], self.bias.shape[0]), np.float32)
+        rows = self.rows or max(1, x.shape[0])
+        for i in range(0, x.shape[0], rows):
+            for j, piece in enumerate(self.slices):
+                np.matmul(x[i : i + rows], piece, out=out[i : i + rows, j * self.columns : (j + 1) * self.columns])
+        out += self.bias
+        return out
+
+
 def _layer_norm(x, weight, bias, eps=np.float32(1e-5)):
     x = x - x.mean(-1, keepdims=True)
     return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * weight + bias
@@ -85,26 +120,24 @@ def _gelu(x):
 class NumpyTransformer:
     """TwoClassHeadClassificationTransformer's eval-mode forward pass over a saved state_dict."""
 
-    def __init__(self, config: dict, state_dict: dict[str, np.ndarray]):
+    def __init__(self, config: dict, state_dict: dict[str, np.ndarray], columns: int | None = SLICE_COLUMNS):
         s = {k: np.asarray(v, dtype=np.float32) for k, v in state_dict.items()}
-        # Weights stored as (in, out) and contiguous: x @ w is one BLAS call with no transpose.
-        w = lambda name: np.ascontiguousarray(s[name].T)
+        linear = lambda name: Linear(s[name + "weight"], s[name + "bias"], columns)
         self.config = dict(config)
         self.num_pos, self.pad_id, self.heads = config["num_pos"], config["pad_id"], config["heads"]
         self.vocab_size = s["tok_emb.weight"].shape[0]
         self.tok_emb, self.pos_emb = s["tok_emb.weight"], s["pos_emb.weight"]
-        self.emb_proj = (w("emb_proj.weight"), s["emb_proj.bias"]) if "emb_proj.weight" in s else None
+        self.emb_proj = linear("emb_proj.") if "emb_proj.weight" in s else None
         self.emb_norm = (s["emb_norm.weight"], s["emb_norm.bias"])
         self.layers = []
         for i in range(config["layers"]):
             p = f"encoder.layers.{i}."
             self.layers.append((
-                w(p + "self_attn.in_proj_weight"), s[p + "self_attn.in_proj_bias"],
-                w(p + "self_attn.out_proj.weight"), s[p + "self_attn.out_proj.bias"],
+                linear(p + "self_attn.in_proj_"), linear(p + "self_attn.out_proj."),
                 s[p + "norm1.weight"], s[p + "norm1.bias"],
-                w(p + "linear1.weight"), s[p + "linear1.bias"], w(p + "linear2.weight"), s[p + "linear2.bias"],
+                linear(p + "linear1."), linear(p + "linear2."),
                 s[p + "norm2.weight"], s[p + "norm2.bias"]))
-        self.class_heads = [(w(f"heads.{i}.weight"), s[f"heads.{i}.bias"]) for i in range(config["num_class_heads"])]
+        self.class_heads = [linear(f"heads.{i}.") for i in range(config["num_class_heads"])]
 
     def encode(self, ids: np.ndarray) -> np.ndarray:
         """(batch, seq) ids -> (batch, dim_model) question vectors: the mean over real tokens."""
@@ -115,28 +148,28 @@ class NumpyTransformer:
         # single BLAS call, not one per question.
         x = self.tok_emb[ids.reshape(-1)]
         if self.emb_proj is not None:
-            x = x @ self.emb_proj[0] + self.emb_proj[1]
+            x = self.emb_proj(x)
         x = _layer_norm(x + np.tile(self.pos_emb[:seq], (batch, 1)), *self.emb_norm)
         width = x.shape[1]
         h, d = self.heads, width // self.heads
         scale = np.float32(1 / np.sqrt(d))
         key_mask = np.where(pad, np.float32(-np.inf), np.float32(0))[:, None, None, :] if pad.any() else None
-        for w_in, b_in, w_out, b_out, g1, b1, w1, c1, w2, c2, g2, b2 in self.layers:
-            q, k, v = (x @ w_in + b_in).reshape(batch, seq, 3, h, d).transpose(2, 0, 3, 1, 4)
+        for in_proj, out_proj, g1, b1, linear1, linear2, g2, b2 in self.layers:
+            q, k, v = in_proj(x).reshape(batch, seq, 3, h, d).transpose(2, 0, 3, 1, 4)
             scores = (q * scale) @ k.transpose(0, 1, 3, 2)
             if key_mask is not None:
                 scores = scores + key_mask
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
             attended = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * seq, width)
-            x = _layer_norm(x + attended @ w_out + b_out, g1, b1)
-            x = _layer_norm(x + _gelu(x @ w1 + c1) @ w2 + c2, g2, b2)
+            x = _layer_norm(x + out_proj(attended), g1, b1)
+            x = _layer_norm(x + linear2(_gelu(linear1(x))), g2, b2)
         keep = (~pad).reshape(batch, seq, 1).astype(np.float32)
         return (x.reshape(batch, seq, width) * keep).sum(1) / np.maximum(keep.sum(1), 1)
 
     def __call__(self, ids: np.ndarray) -> list[np.ndarray]:
         pooled = self.encode(ids)
-        return [pooled @ w + b for w, b in self.class_heads]
+        return [head(pooled) for head in self.class_heads]
 
 
 def blas_threads(n: int) -> bool:

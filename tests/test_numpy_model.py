@@ -10,7 +10,7 @@ import torch
 
 from qclass import artifacts, trec
 from qclass.inference import encode
-from qclass.numpy_model import NumpyTransformer, blas_threads, read_checkpoint
+from qclass.numpy_model import Linear, NumpyTransformer, blas_threads, read_checkpoint
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
 
 QUESTIONS = ["What is the capital of Peru?", "Why?", "How many bones are in the human body?",
@@ -86,6 +86,16 @@ def test_same_logits_for_a_random_model_of_another_shape():
     got = NumpyTransformer(config, {k: v.numpy() for k, v in model.state_dict().items()})(ids.numpy())
     for e, g in zip(expected, got):
         assert np.abs(e.numpy() - g).max() < 1e-5
+
+
+@pytest.mark.parametrize("rows", [1, 11, 41, 700])  # 41 and 700 rows take several row chunks
+@pytest.mark.parametrize("inputs,outputs", [(384, 1152), (768, 384), (384, 6), (40, 65)])
+@pytest.mark.parametrize("columns", [64, None])
+def test_linear_in_slices_is_the_whole_product(rows, inputs, outputs, columns):
+    rng = np.random.default_rng(rows + outputs)
+    weight, bias = rng.standard_normal((outputs, inputs), np.float32), rng.standard_normal(outputs, np.float32)
+    x = rng.standard_normal((rows, inputs), np.float32)
+    assert np.allclose(Linear(weight, bias, columns)(x), x @ weight.T + bias, rtol=1e-4, atol=1e-4)
 
 
 def test_blas_threads_sets_openblas_thread_count():
