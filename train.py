@@ -59,7 +59,7 @@ def parse_args(argv=None):
     p.add_argument("--student-init", choices=["minilm", "token-vectors"], default="minilm",
                    help="minilm: MiniLM's bottom layers over our vocabulary (needs dim 384, 12 heads); "
                         "token-vectors: only the token embeddings, from the teacher's sentence space")
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--ema", type=float, default=0.0,
@@ -71,8 +71,8 @@ def parse_args(argv=None):
                    help="also pull the student's question vector towards the teacher's sentence vector")
     p.add_argument("--emb-dim", type=int, default=384)
     p.add_argument("--dim-model", type=int, default=384)
-    p.add_argument("--dim-inner", type=int, default=768)
-    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--dim-inner", type=int, default=512)
+    p.add_argument("--layers", type=int, default=3)
     p.add_argument("--heads", type=int, default=12)
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--num-pos", type=int, default=64)
