@@ -144,8 +144,8 @@ class NumpyTransformer:
         ids = np.asarray(ids)[:, : self.num_pos]
         pad = ids == self.pad_id
         batch, seq = ids.shape
-        # Tokens of all questions as one (batch * seq, width) matrix: each linear layer is then a
-        # single BLAS call, not one per question.
+        # Tokens of all questions as one (batch * seq, width) matrix: each linear layer then takes
+        # them all at once (in Linear's row chunks), not one question at a time.
         x = self.tok_emb[ids.reshape(-1)]
         if self.emb_proj is not None:
             x = self.emb_proj(x)
