@@ -108,21 +108,66 @@ def expected_answers() -> list[tuple[str, str, str]]:
     return ordered
 
 
-class Server:
-    """The Procfile's web command, as the dyno runs it, in its own process group."""
+def slug_files() -> list[str]:
+    """The app files a Heroku slug holds: what git pushes (tracked files, as in the working tree)
+    minus what .slugignore drops."""
+    ignored = [line.strip() for line in (ROOT / ".slugignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return [f for f in tracked.stdout.splitlines()
+            if not any(fnmatch.fnmatch(f, pattern) or f.startswith(pattern.rstrip("/") + "/") for pattern in ignored)]
 
-    def __init__(self, home: Path, cpus: set[int] | None = None):
-        procfile = (ROOT / "Procfile").read_text()
-        command = next(line[4:].strip() for line in procfile.splitlines() if line.startswith("web:"))
+
+def build_app(folder: Path) -> Path:
+    """The slug's app files copied into folder, which plays the dyno's /app."""
+    for name in slug_files():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, folder / name)
+    return folder
+
+
+def procfile_web_command(app: Path = ROOT) -> str:
+    return next(line[4:].strip() for line in (app / "Procfile").read_text().splitlines() if line.startswith("web:"))
+
+
+def dyno_env(app: Path, port: int, **env) -> dict:
+    """The environment a dyno gives the web process: HOME is the app folder, PORT is set, and
+    nothing of this machine's test set-up leaks in (the feedback store's own default applies)."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "FEEDBACK_DB_PATH", "FEEDBACK_ADMIN_PASSWORD", "MODEL_DIR")}
+    return {**base, "HOME": str(app), "PORT": str(port), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            **env}
+
+
+class Server:
+    """The Procfile's web command started as a dyno starts it: in a copy of the slug's app files,
+    which is both HOME and the working directory, in its own process group."""
+
+    def __init__(self, app: Path, cpus: set[int] | None = None, log: Path | None = None, **env):
         self.port = free_port()
-        env = {**os.environ, "PORT": str(self.port), "HOME": str(home),
-               "FEEDBACK_DB_PATH": str(home / "feedback.sqlite3"),
-               "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        self.log = log or app / "server.log"
         self.started = time.perf_counter()
-        self.process = subprocess.Popen(command, shell=True, cwd=ROOT, env=env, start_new_session=True,
-                                        stdout=(home / "server.log").open("wb"), stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(procfile_web_command(app), shell=True, cwd=app,
+                                        env=dyno_env(app, self.port, **env), start_new_session=True,
+                                        stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
                                         preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
         self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_healthy(self, seconds: float = 60) -> None:
+        import urllib.request
+
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as reply:
+                    if reply.read() == b"ok":
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"the Procfile command did not serve within {seconds} s: {self.log.read_text()[-2000:]}")
 
     def rss_mb(self) -> float:
         return group_usage(self.process.pid)[0]
@@ -134,7 +179,9 @@ class Server:
         try:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
 
 
@@ -284,7 +331,7 @@ async def load(browser, server: Server, answers, sessions: int, questions: int, 
 async def measure_server(answers) -> dict:
     from playwright.async_api import async_playwright
 
-    home = Path(tempfile.mkdtemp(prefix="qclass-load-"))
+    home = build_app(Path(tempfile.mkdtemp(prefix="qclass-load-")))
     # With two or more cores the server gets core 0 to itself and the clients (Chromium, and this
     # script's WebSocket clients) the rest, so they do not eat into the server's time (a dyno does
     # not run its visitors).
@@ -333,12 +380,7 @@ def slug_size() -> dict:
         site = work / "site-packages"
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--retries", "0", "--no-compile", "--target", str(site),
                         "-r", str(ROOT / "requirements.txt")], check=True)
-        ignored = [line.strip() for line in (ROOT / ".slugignore").read_text().splitlines()
-                   if line.strip() and not line.startswith("#")]
-        tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
-        app_files = [f for f in tracked.stdout.splitlines()
-                     if not any(fnmatch.fnmatch(f, pattern) or f.startswith(pattern.rstrip("/") + "/")
-                                for pattern in ignored)]
+        app_files = slug_files()
         archive = work / "slug.tgz"
         with tarfile.open(archive, "w:gz") as tar:
             tar.add(site, arcname="site-packages")

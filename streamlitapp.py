@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from qclass.feedback import MAX_COMMENT_CHARS, FeedbackError, FeedbackRejected
-from qclass.pages import feedback_store, load_or_explain
+from qclass.pages import feedback_store, load_or_explain, log_server_settings
 from streamlitinf import inf
 
 EXAMPLES = [
@@ -121,6 +121,7 @@ def save_feedback(store, result: dict, version: str, **verdict):
         st.rerun()
 
 st.set_page_config(page_title="Question Classification", page_icon="❓")
+log_server_settings()
 st.navigation([
     st.Page(classify_page, title="Classify", icon=":material/help:", default=True),
     st.Page("pages/1_Batch.py", title="Batch", icon=":material/list:", url_path="batch"),

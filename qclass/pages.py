@@ -1,10 +1,24 @@
 """What every page does first: load the model, or explain plainly why it can't."""
 
 import streamlit as st
+from streamlit.logger import get_logger
 
 from qclass.artifacts import ArtifactError, Bundle
 from qclass.feedback import FeedbackStore, database_url
 from streamlitinf import load_model
+
+
+# What decides how the server behaves for visitors, logged once per process (heroku logs shows it),
+# so a deploy can be checked against .streamlit/config.toml and the Procfile.
+SERVER_SETTINGS = ("server.port", "server.address", "server.headless", "server.fileWatcherType",
+                   "server.maxUploadSize", "runner.postScriptGC", "client.showErrorDetails", "client.toolbarMode")
+
+
+@st.cache_resource(show_spinner=False)
+def log_server_settings() -> dict:
+    settings = {name: st.get_option(name) for name in SERVER_SETTINGS}
+    get_logger(__name__).info("Serving with %s", " ".join(f"{k}={v!r}" for k, v in settings.items()))
+    return settings
 
 
 def load_or_explain() -> Bundle:

@@ -87,67 +87,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_healthy(port: int, process, seconds: float = 60) -> None:
-    import time
-    import urllib.request
+@pytest.fixture(scope="session")
+def dyno_app(tmp_path_factory) -> Path:
+    """The slug's app files in a folder of their own, as a dyno's /app (built once per run)."""
+    from loadtest import build_app
 
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as reply:
-                if reply.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"no healthy server on port {port} after {seconds} s")
+    return build_app(tmp_path_factory.mktemp("app"))
 
 
-def start_server(command: str, port: int, home: Path, log: Path, **env):
-    """A real Streamlit server in its own process group, as the shell would start it."""
-    import subprocess
+def start_dyno(app: Path, log: Path, **env):
+    """The Procfile's web command as a dyno runs it (HOME = working directory = app, PORT set),
+    once it answers its health check."""
+    from loadtest import Server
 
-    env = {**os.environ, "PORT": str(port), "HOME": str(home), "FEEDBACK_DB_PATH": str(home / "feedback.sqlite3"),
-           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **env}
-    env.pop("DATABASE_URL", None)
-    process = subprocess.Popen(command, shell=True, cwd=ROOT, env=env, stdout=log.open("wb"),
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_healthy(port, process)
-    except Exception:
-        stop_server(process)
-        raise RuntimeError(f"{command!r} did not serve: {log.read_text()[-2000:]}")
-    return process
-
-
-def stop_server(process) -> None:
-    import signal
-
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except (ProcessLookupError, OSError):
-        pass
-    except Exception:
-        os.killpg(process.pid, signal.SIGKILL)
+    server = Server(app, log=log, **env)
+    server.wait_healthy()
+    return server
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory, artifacts_dir):
-    """The app served by the Procfile's own command on a free port, for the browser tests."""
-    port = free_port()
-    process = start_server(procfile_web_command(), port, tmp_path_factory.mktemp("home"),
-                           artifacts_dir / "server.log", FEEDBACK_ADMIN_PASSWORD=ADMIN_PASSWORD)
-    yield f"http://127.0.0.1:{port}"
-    stop_server(process)
-
-
-def procfile_web_command() -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line.removeprefix("web:").strip()
-    raise AssertionError("Procfile has no web: process")
+def server_url(dyno_app, artifacts_dir):
+    """The app served by the Procfile's own command, as on a dyno, for the browser tests."""
+    server = start_dyno(dyno_app, artifacts_dir / "server.log", FEEDBACK_ADMIN_PASSWORD=ADMIN_PASSWORD)
+    yield server.url
+    server.stop()
 
 
 class Postgres:

@@ -1,26 +1,88 @@
-"""The Procfile's web command serves the app on $PORT, as a Heroku dyno would run it."""
+"""The Procfile's web command as a Heroku dyno runs it: a copy of the slug's app files that is both
+HOME and the working directory, PORT set. The running server must use the committed settings
+(.streamlit/config.toml and the Procfile's flags), and start-up must write no file of ours or the
+developer's."""
 
-import tomllib
-import urllib.request
+import asyncio
+import hashlib
 
-from conftest import ROOT, free_port, procfile_web_command, start_server, stop_server
+from conftest import start_dyno
+from loadtest import connect
 
 
-def test_procfile_command_serves_on_port(tmp_path):
-    port = free_port()
-    process = start_server(procfile_web_command(), port, tmp_path, tmp_path / "server.log")
+async def session_view(url: str, page: str = "") -> tuple:
+    """(NewSession message, elements drawn) of one page run, over Streamlit's own protocol."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    async with connect(url) as websocket:
+        message = BackMsg()
+        message.rerun_script.page_name = page
+        await websocket.send(message.SerializeToString())
+        new_session, elements = None, []
+        while True:
+            reply = ForwardMsg()
+            reply.ParseFromString(await asyncio.wait_for(websocket.recv(), 30))
+            kind = reply.WhichOneof("type")
+            if kind == "new_session":
+                new_session = reply.new_session
+            elif kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
+                elements.append(reply.delta.new_element)
+            elif kind == "script_finished" and reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                return new_session, elements
+
+
+def digests(folder):
+    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.rglob("*") if p.is_file() and p.name != "server.log"}
+
+
+def test_dyno_runs_the_committed_settings(tmp_path):
+    from loadtest import build_app
+    from streamlit.proto.NewSession_pb2 import Config
+
+    app = build_app(tmp_path)
+    before = digests(app)
+    server = start_dyno(app, tmp_path / "server.log")
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as reply:
-            assert reply.status == 200 and reply.read() == b"ok"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
-            assert b"<noscript>" in reply.read()
+        new_session, _ = asyncio.run(session_view(server.url))
+        _, batch = asyncio.run(session_view(server.url, "batch"))
     finally:
-        stop_server(process)
-    config = tomllib.loads((tmp_path / ".streamlit" / "config.toml").read_text())
-    assert config["server"] == {"port": port, "address": "0.0.0.0", "headless": True, "fileWatcherType": "none"}
-    assert config["browser"]["gatherUsageStats"] is False
+        server.stop()
+    # What the browser is told
+    assert new_session.config.toolbar_mode == Config.VIEWER
+    assert new_session.config.gather_usage_stats is False
+    assert new_session.custom_theme.primary_color == "#1f6feb"
+    assert [e.file_uploader.max_upload_size_mb for e in batch if e.WhichOneof("type") == "file_uploader"] == [5]
+    # What the server logs of its own settings
+    line = next(line for line in (tmp_path / "server.log").read_text().splitlines() if "Serving with" in line)
+    for setting in (f"server.port={server.port}", "server.address='0.0.0.0'", "server.headless=True",
+                    "server.fileWatcherType='none'", "server.maxUploadSize=5", "runner.postScriptGC=False",
+                    "client.showErrorDetails='none'", "client.toolbarMode='viewer'"):
+        assert setting in line, line
+    # Start-up wrote nothing over the app's files (a visitor's feedback file may appear; none here)
+    assert digests(app) == before
 
 
-def test_setup_keeps_streamlit_security_defaults():
-    settings = (ROOT / "setup.sh").read_text() + (ROOT / ".streamlit" / "config.toml").read_text()
-    assert "enableXsrfProtection" not in settings and "enableCORS" not in settings
+def test_start_leaves_a_developers_own_config_alone(tmp_path):
+    from loadtest import build_app
+
+    (tmp_path / "app").mkdir()
+    app, home = build_app(tmp_path / "app"), tmp_path / "home"
+    personal = home / ".streamlit" / "config.toml"
+    personal.parent.mkdir(parents=True)
+    personal.write_text('[theme]\nbase = "dark"\n')
+    server = start_dyno(app, tmp_path / "server.log", HOME=str(home))
+    server.stop()
+    assert personal.read_text() == '[theme]\nbase = "dark"\n'
+
+
+def test_setup_names_a_missing_model_file_and_the_page_still_starts(tmp_path):
+    from loadtest import build_app
+
+    (tmp_path / "app").mkdir()
+    app = build_app(tmp_path / "app")
+    (app / "idx2class.pkl").unlink()
+    server = start_dyno(app, tmp_path / "server.log")
+    server.stop()
+    assert "model file missing or empty: ./idx2class.pkl" in (tmp_path / "server.log").read_text()
