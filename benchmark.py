@@ -26,6 +26,8 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from loadtest import cpu_model
+
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
 from qclass import artifacts, trec
 from qclass.numpy_model import NumpyTransformer, blas_threads, read_checkpoint
@@ -132,7 +134,7 @@ def main(argv=None) -> int:
         "peak_rss_mb_load_and_1000_questions": round(peak_memory_mb(texts), 1),
         "seed_size_parameters": sum(p.numel() for p in seed_model.parameters()),
         "questions": "TREC_10" if texts is not FALLBACK_QUESTIONS else "built-in examples",
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, numpy {np.__version__}, torch {torch.__version__}",
+        "machine": f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} CPUs, numpy {np.__version__}, torch {torch.__version__}",
     }
     width = max(map(len, figures))
     for name, value in figures.items():

@@ -27,6 +27,7 @@ import fnmatch
 import functools
 import json
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -58,6 +59,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def cpu_model() -> str:
+    """The processor's name: timings move with it far more than with the core count (a shared VM
+    may land on a different host from one day to the next)."""
+    for line in (Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
 
 
 def group_usage(pgid: int) -> tuple[float, float]:
@@ -411,7 +421,9 @@ def main(argv=None) -> int:
     except ArtifactError as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
-    figures = {} if args.skip_slug else {"slug": slug_size()}
+    figures = {"machine": f"{cpu_model()}, {os.cpu_count()} CPUs"}
+    if not args.skip_slug:
+        figures["slug"] = slug_size()
     figures["server"] = asyncio.run(measure_server(answers))
     print(json.dumps(figures, indent=1))
     if args.json:

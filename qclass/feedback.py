@@ -21,6 +21,9 @@ from qclass import trec
 MAX_QUESTION_CHARS = 2_000
 MAX_COMMENT_CHARS = 1_000
 DEFAULT_SQLITE = Path(__file__).resolve().parent.parent / "feedback.sqlite3"
+# Each web process holds at most this many PostgreSQL connections (DATABASE_POOL_SIZE). Heroku's
+# essential-0 plan allows 20 in all, so dynos x pool size must stay under that (README, Scale).
+DEFAULT_POOL_SIZE = 4
 
 
 class FeedbackError(RuntimeError):
@@ -61,6 +64,14 @@ def database_url() -> str:
     return url
 
 
+def pool_size() -> int:
+    """$DATABASE_POOL_SIZE, a whole number from 1 to 100 (default DEFAULT_POOL_SIZE)."""
+    value = os.environ.get("DATABASE_POOL_SIZE", "").strip() or str(DEFAULT_POOL_SIZE)
+    if not value.isdigit() or not 1 <= int(value) <= 100:
+        raise FeedbackError(f"DATABASE_POOL_SIZE must be a whole number from 1 to 100, not {value!r}.")
+    return int(value)
+
+
 def _check_text(name: str, text: str, limit: int) -> str:
     if not isinstance(text, str):
         raise FeedbackRejected(f"The {name} must be text.")
@@ -81,8 +92,8 @@ class FeedbackStore:
                 # One file, many Streamlit threads: serialised writes, waiting up to 15 s for the lock.
                 self.engine = create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 15})
             else:
-                # A Basic dyno runs one process; Heroku's smallest Postgres plans allow 20 connections.
-                self.engine = create_engine(self.url, pool_size=5, max_overflow=5, pool_timeout=10,
+                # A dyno runs one process, which never opens more than pool_size() connections.
+                self.engine = create_engine(self.url, pool_size=pool_size(), max_overflow=0, pool_timeout=10,
                                             pool_pre_ping=True, pool_recycle=1800,
                                             connect_args={"connect_timeout": 5})
             Base.metadata.create_all(self.engine)

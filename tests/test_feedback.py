@@ -112,3 +112,31 @@ def test_database_url_accepts_heroku_scheme_and_defaults_to_sqlite(monkeypatch, 
     monkeypatch.delenv("DATABASE_URL")
     monkeypatch.setenv("FEEDBACK_DB_PATH", str(tmp_path / "f.sqlite3"))
     assert database_url() == f"sqlite:///{tmp_path / 'f.sqlite3'}"
+
+
+def test_one_process_never_holds_more_connections_than_its_pool_size(postgres, monkeypatch):
+    """dynos x DATABASE_POOL_SIZE is what the plan's connection limit must allow (README)."""
+    from sqlalchemy import text
+
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "2")
+    store = FeedbackStore(postgres.url)
+    try:
+        def ours():
+            with store.engine.connect() as connection:  # this one is from the pool too
+                return connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE usename = 'feedback' "
+                                               "AND backend_type = 'client backend'")).scalar()
+
+        with ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(lambda i: store.save(answer(f"Question {i}?"), "v1", correct=True), range(40)))
+        assert len(set(ids)) == 40
+        assert store.engine.pool.size() == 2 and store.engine.pool.checkedout() == 0
+        assert ours() <= 2
+    finally:
+        store.engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "lots", "1000"])
+def test_a_bad_pool_size_is_named(value, postgres, monkeypatch):
+    monkeypatch.setenv("DATABASE_POOL_SIZE", value)
+    with pytest.raises(FeedbackError, match="DATABASE_POOL_SIZE must be a whole number from 1 to 100"):
+        FeedbackStore(postgres.url)
