@@ -3,11 +3,14 @@
     streamlit run streamlitapp.py
 """
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
 from qclass.feedback import MAX_COMMENT_CHARS, FeedbackError, FeedbackRejected
-from qclass.pages import feedback_store, load_or_explain, log_server_settings
+from qclass.glossary import GLOSSARY
+from qclass.inference import MAX_CHARS, clean
+from qclass.pages import feedback_store, load_or_explain, log_server_settings, plain
 from streamlitinf import inf
 
 EXAMPLES = [
@@ -21,14 +24,23 @@ EXAMPLES = [
 
 
 def top3_chart(probs: dict, names: dict):
+    """The three likeliest answers as bars, full labels, percentages on the axis and in the tooltip."""
     top = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)[:3]
     frame = pd.DataFrame({"answer": [f"{names[code]} ({code})" for code, _ in top],
                           "probability": [p for _, p in top]})
-    st.bar_chart(frame, x="answer", y="probability", horizontal=True, sort="-probability", height=160)
+    chart = alt.Chart(frame, height=110).mark_bar().encode(
+        x=alt.X("probability:Q", title=None, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", tickCount=5)),
+        y=alt.Y("answer:N", title=None, sort="-x", axis=alt.Axis(labelLimit=0)),
+        tooltip=[alt.Tooltip("answer:N"), alt.Tooltip("probability:Q", format=".1%")])
+    st.altair_chart(chart, width="stretch")
+
+
+def ask():
+    st.session_state.asked = True
 
 
 def classify_page():
-    """The page: title, question, answer."""
+    """The page: title, question, answer, examples."""
     st.title("Question Classification")
     st.write(
         "Type an English question and the model says what kind of answer it asks for: "
@@ -37,33 +49,64 @@ def classify_page():
     balloons = st.sidebar.toggle("Celebrate each answer with balloons", value=False)
     model = load_or_explain()
 
-    st.caption("Try an example:")
-    example_columns = st.columns(3)
-    asked = False
-    for i, example in enumerate(EXAMPLES):
-        if example_columns[i % 3].button(example, key=f"example-{i}", width="stretch"):
-            st.session_state.question = example  # set before the text input exists in this run
-            asked = True
-
-    with st.form("classify"):
-        question = st.text_input("Your question", key="question", placeholder="e.g. Who invented the telephone?")
-        asked |= st.form_submit_button("Classify", type="primary")
-
+    shared = st.query_params.get("q")
+    if shared and "question" not in st.session_state:  # a result link (?q=...) opened afresh
+        st.session_state.question = shared[:MAX_CHARS]
+        ask()
+    # Enter, leaving the box with a changed question, or the button: each asks, so the answer on the
+    # page is always for the question in the box once the browser has sent it.
+    question = st.text_input("Your question", key="question", on_change=ask, max_chars=MAX_CHARS,
+                             placeholder="e.g. Who invented the telephone?")
+    if st.button("Classify", type="primary", key="classify"):
+        ask()
+    asked = st.session_state.pop("asked", False)
     if asked:
-        st.session_state.pop("feedback_saved", None)
         try:
-            with st.spinner("Classifying…"):
-                st.session_state.result = inf(question, model)
+            result = inf(question, model)
         except ValueError as problem:
-            st.session_state.pop("result", None)
+            st.session_state.pop("answer", None)
+            st.query_params.pop("q", None)
             st.warning(str(problem))
+        else:
+            # Each answer gets its own number: every feedback widget is keyed by it, so a verdict,
+            # a picked class or a comment can only ever belong to the answer it was given for.
+            number = st.session_state.get("answers", 0) + 1
+            st.session_state.answers = number
+            st.session_state.answer = {"number": number, "result": result}
+            st.query_params["q"] = result["question"]  # the URL is a link to this answer
 
-    result = st.session_state.get("result")
-    if result:
+    answer = st.session_state.get("answer")
+    if answer:
+        result = answer["result"]
+        st.caption("Answer for:")
+        st.text(result["question"])
+        if normalise_or_empty(question) != result["question"]:
+            st.info("You changed the question: press Classify to answer the new one. "
+                    "The answer above is for the question shown there.")
         show_answer(result, model)
-        feedback_section(result, model)
+        if normalise_or_empty(question) == result["question"]:
+            feedback_section(answer["number"], result, model)
         if balloons and asked:
             st.balloons()
+
+    # Below the answer, so that on a phone the answer is in view after asking.
+    with st.expander("Try an example", expanded="answer" not in st.session_state):
+        example_columns = st.columns(2)
+        for i, example in enumerate(EXAMPLES):
+            example_columns[i % 2].button(example, key=f"example-{i}", width="stretch",
+                                          on_click=use_example, args=(example,))
+
+
+def use_example(example: str):
+    st.session_state.question = example
+    ask()
+
+
+def normalise_or_empty(text) -> str:
+    try:
+        return clean(text)
+    except ValueError:
+        return ""
 
 
 def show_answer(result: dict, model):
@@ -76,6 +119,9 @@ def show_answer(result: dict, model):
         st.metric("Subclass", result["subclass"], help=f"code {result['fine']}")
         st.caption(f"{result['fine']} · {result['fine_confidence']:.0%} confident")
         top3_chart(result["fine_probs"], model.subclass2names)
+    st.caption(f"**{result['class']}**: {GLOSSARY[result['coarse']][0]} **{result['subclass']}**: "
+               f"{GLOSSARY[result['fine']][0]}")
+    st.page_link("app_pages/4_Glossary.py", label="What every class and subclass means", icon=":material/menu_book:")
     if not result["known_words"]:
         st.info("None of the words in this question are in the model's vocabulary, "
                 "so this answer is a guess. Try an English question.")
@@ -83,11 +129,11 @@ def show_answer(result: dict, model):
         st.info("This question is very long: the model read only its beginning.")
 
 
-def feedback_section(result: dict, model):
-    """Is this right? One click to confirm, or a form to give the right class."""
-    saved = st.session_state.get("feedback_saved")
-    if saved:
-        st.success(saved)
+def feedback_section(number: int, result: dict, model):
+    """Is this right? One click to confirm, or a form to give the right class. Every widget is
+    keyed by the answer's number, so each answer starts with a clean form."""
+    if st.session_state.get("feedback_saved") == number:
+        st.success("Thank you: your feedback was saved.")
         return
     try:
         store = feedback_store()
@@ -97,34 +143,42 @@ def feedback_section(result: dict, model):
     st.write("**Is this right?**")
     version = model.card.get("model_version", "unknown")
     confirm_column, correct_column = st.columns([1, 3])
-    if confirm_column.button("Yes, it's right", icon=":material/thumb_up:", key="confirm"):
-        save_feedback(store, result, version, correct=True)
-    with correct_column.expander("No, correct it"), st.form("correct"):
-        codes = list(model.subclass2names)
-        right = st.selectbox("The right class", codes, index=codes.index(result["fine"]),
+    if confirm_column.button("Yes, it's right", icon=":material/thumb_up:", key=f"confirm-{number}"):
+        save_feedback(store, number, result, version, correct=True)
+    with correct_column.expander("No, correct it", key=f"correct-open-{number}"), st.form(f"correct-{number}"):
+        codes = [code for code in model.subclass2names if code != result["fine"]]
+        right = st.selectbox("The right class", codes, index=None, key=f"right-{number}",
+                             placeholder="Choose the right class",
                              format_func=lambda code: f"{model.class2names[code.split(':')[0]]} › "
                                                       f"{model.subclass2names[code]} ({code})")
-        comment = st.text_area("Comment (optional)", max_chars=MAX_COMMENT_CHARS)
+        comment = st.text_area("Comment (optional)", max_chars=MAX_COMMENT_CHARS, key=f"comment-{number}")
         if st.form_submit_button("Send correction"):
-            save_feedback(store, result, version, correct=False, right_fine=right, comment=comment)
+            if right is None:
+                st.warning("Choose the right class from the list first.")
+            else:
+                save_feedback(store, number, result, version, correct=False, right_fine=right, comment=comment)
 
 
-def save_feedback(store, result: dict, version: str, **verdict):
+def save_feedback(store, number: int, result: dict, version: str, **verdict):
     try:
         store.save(result, version, **verdict)
     except FeedbackRejected as problem:
-        st.warning(str(problem))
+        st.warning(plain(str(problem)))
     except FeedbackError as problem:
-        st.error(str(problem))
+        st.error(plain(str(problem)))
     else:
-        st.session_state.feedback_saved = "Thank you: your feedback was saved."
+        st.session_state.feedback_saved = number
         st.rerun()
+
 
 st.set_page_config(page_title="Question Classification", page_icon="❓")
 log_server_settings()
+# The other pages live in app_pages/, not pages/: with a pages/ folder, Streamlit runs a fresh
+# server's first session as an old-style multipage app, and a bookmarked /batch shows "Page not found".
 st.navigation([
     st.Page(classify_page, title="Classify", icon=":material/help:", default=True),
-    st.Page("pages/1_Batch.py", title="Batch", icon=":material/list:", url_path="batch"),
-    st.Page("pages/2_Model_card.py", title="Model card", icon=":material/fact_check:", url_path="model-card"),
-    st.Page("pages/3_Feedback.py", title="Feedback", icon=":material/rate_review:", url_path="feedback"),
+    st.Page("app_pages/1_Batch.py", title="Batch", icon=":material/list:", url_path="batch"),
+    st.Page("app_pages/2_Model_card.py", title="Model card", icon=":material/fact_check:", url_path="model-card"),
+    st.Page("app_pages/4_Glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
+    st.Page("app_pages/3_Feedback.py", title="Feedback", icon=":material/rate_review:", url_path="feedback"),
 ]).run()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, func, select
@@ -114,7 +115,9 @@ class FeedbackStore:
                                    "to confirm it, press “Yes, it's right”.")
         row = Feedback(created_at=datetime.now(timezone.utc), question=question,
                        model_coarse=result["coarse"], model_fine=result["fine"],
-                       model_probabilities={"coarse": result["coarse_probs"], "fine": result["fine_probs"]},
+                       # "guess": none of the question's words were known to the model (see inf)
+                       model_probabilities={"coarse": result["coarse_probs"], "fine": result["fine_probs"],
+                                            "guess": not result.get("known_words", True)},
                        model_version=model_version, correct=correct, right_fine=right_fine, comment=comment)
         try:
             with Session(self.engine) as session, session.begin():
@@ -132,9 +135,18 @@ class FeedbackStore:
         except SQLAlchemyError as problem:
             raise FeedbackError(f"The feedback database did not answer ({type(problem).__name__}).") from problem
 
-    def rows(self, limit: int = 10_000) -> list[Feedback]:
-        """The newest feedback first."""
-        return [r[0] for r in self._query(select(Feedback).order_by(Feedback.id.desc()).limit(limit))]
+    def rows(self, chosen: Filter | None = None, limit: int | None = 10_000) -> list[Feedback]:
+        """The newest feedback first, as chosen (everything by default); limit=None for all."""
+        statement = (chosen or Filter()).apply(select(Feedback)).order_by(Feedback.id.desc())
+        rows = [r[0] for r in self._query(statement if limit is None else statement.limit(limit))]
+        if chosen and chosen.exclude_guesses:
+            rows = [r for r in rows if not r.model_probabilities.get("guess")]
+        return rows
+
+    def versions(self) -> list[str]:
+        """Every model version with feedback, newest first."""
+        return [v for (v,) in self._query(select(Feedback.model_version).group_by(Feedback.model_version)
+                                          .order_by(func.max(Feedback.id).desc()))]
 
     def counts(self) -> dict[str, int]:
         total, corrected = self._query(select(func.count(), func.count().filter(~Feedback.correct)))[0]
@@ -145,11 +157,38 @@ class FeedbackStore:
         pairs = self._query(select(Feedback.model_fine, Feedback.right_fine).where(~Feedback.correct))
         return [(model, right, n) for (model, right), n in Counter(pairs).most_common()]
 
-    def export_trec(self) -> str:
-        """Every verdict as a TREC training line (`COARSE:fine question`), for --extra-train."""
-        lines = [trec.format_line(row.right_fine, row.question) for row in reversed(self.rows())
+    def export_trec(self, chosen: Filter | None = None) -> tuple[str, int]:
+        """(every chosen verdict as a TREC training line `COARSE:fine question`, oldest first, for
+        --extra-train; how many repeated lines were left out). No cap: all chosen rows."""
+        lines = [trec.format_line(row.right_fine, row.question) for row in reversed(self.rows(chosen, limit=None))
                  if row.question.split()]
-        return "".join(line + "\n" for line in lines)
+        unique = list(dict.fromkeys(lines))
+        return "".join(line + "\n" for line in unique), len(lines) - len(unique)
+
+
+@dataclass
+class Filter:
+    """Which feedback to show and export: a verdict ("confirmed" or "corrected"; None for both),
+    model versions (empty for all), a range of UTC days, and whether to leave out answers that
+    were guesses."""
+
+    verdict: str | None = None
+    versions: tuple[str, ...] = ()
+    first_day: date | None = None
+    last_day: date | None = None
+    exclude_guesses: bool = False
+
+    def apply(self, statement):
+        if self.verdict is not None:
+            statement = statement.where(Feedback.correct == (self.verdict == "confirmed"))
+        if self.versions:
+            statement = statement.where(Feedback.model_version.in_(self.versions))
+        if self.first_day:
+            statement = statement.where(Feedback.created_at >= datetime.combine(self.first_day, time(), timezone.utc))
+        if self.last_day:
+            statement = statement.where(Feedback.created_at < datetime.combine(self.last_day + timedelta(days=1), time(),
+                                                                               timezone.utc))
+        return statement
 
 
 def as_records(rows: list[Feedback]) -> list[dict]:

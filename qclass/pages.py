@@ -1,5 +1,7 @@
 """What every page does first: load the model, or explain plainly why it can't."""
 
+import re
+
 import streamlit as st
 from streamlit.logger import get_logger
 
@@ -19,6 +21,19 @@ def log_server_settings() -> dict:
     settings = {name: st.get_option(name) for name in SERVER_SETTINGS}
     get_logger(__name__).info("Serving with %s", " ".join(f"{k}={v!r}" for k, v in settings.items()))
     return settings
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&=])")
+_AUTOLINK = re.compile(r"(?<=\\:)(?=//)|(?i:(?<=www))(?=\\\.)|(?=@)")  # places in _MARKDOWN's output
+
+
+def plain(text: str) -> str:
+    """text for st.error, st.warning, st.write and friends, which render Markdown: every character
+    Markdown could act on is escaped, and an invisible word joiner (U+2060) breaks what would
+    still become a link on its own (http://, www., name@host), so it shows exactly as typed."""
+    escaped = _MARKDOWN.sub(r"\\\1", str(text))
+    escaped = _AUTOLINK.sub("\u2060", escaped)
+    return escaped.replace("\n", "  \n")
 
 
 def load_or_explain() -> Bundle:

@@ -1,5 +1,7 @@
 """Every page through Streamlit's AppTest: answers, examples, batch files, bad input."""
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -12,7 +14,7 @@ ROOT = artifacts.ROOT
 def classify(text: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "streamlitapp.py"), default_timeout=TIMEOUT).run()
     at.text_input(key="question").set_value(text)
-    at.button(key="FormSubmitter:classify-Classify").click().run()
+    at.button(key="classify").click().run()
     assert not at.exception
     return at
 
@@ -45,7 +47,7 @@ def test_balloons_only_when_the_visitor_turns_them_on():
     at = AppTest.from_file(str(ROOT / "streamlitapp.py"), default_timeout=TIMEOUT).run()
     at.toggle[0].set_value(True).run()
     at.text_input(key="question").set_value("Who wrote Hamlet?")
-    at.button(key="FormSubmitter:classify-Classify").click().run()
+    at.button(key="classify").click().run()
     assert balloons(at)
 
 
@@ -84,8 +86,13 @@ def test_user_text_is_never_rendered_as_html_or_markdown(text):
     assert not any("<script>" in value or "javascript:" in value or "<b>" in value for value in rendered)
 
 
+def shown(markdown: str) -> str:
+    """What a Markdown message (escaped by qclass.pages.plain) reads as on the page."""
+    return re.sub(r"\\(.)", r"\1", markdown.replace("\u2060", "")).replace("  \n", "\n")
+
+
 def run_batch(upload=None, paste: str = "") -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages/1_Batch.py"), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(ROOT / "app_pages/1_Batch.py"), default_timeout=TIMEOUT).run()
     if upload:
         at.file_uploader[0].upload(*upload)
     at.text_area[0].set_value(paste)
@@ -121,12 +128,12 @@ def test_batch_text_upload_and_paste():
 ])
 def test_bad_batch_input_gets_a_clear_message_and_no_table(upload, message):
     at = run_batch(upload)
-    assert message in at.error[0].value
+    assert message in shown(at.error[0].value)
     assert not at.dataframe
 
 
 def test_model_card_page_shows_accuracy_references_and_confusion():
-    at = AppTest.from_file(str(ROOT / "pages/2_Model_card.py"), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(ROOT / "app_pages/2_Model_card.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     accuracy = at.dataframe[0].value
     assert list(accuracy["model"])[:1] == ["This model"] and len(accuracy) >= 3
@@ -138,22 +145,40 @@ def test_confirm_and_correct_are_saved_and_acknowledged(isolated_feedback_db):
     from qclass.feedback import FeedbackStore
 
     at = classify("Who wrote Hamlet?")
-    at.button(key="confirm").click().run()
+    at.button(key="confirm-1").click().run()
     assert "saved" in at.success[0].value and len(at.metric) == 2  # the answer stays on the page
     at.text_input(key="question").set_value("Where is Lima?")
-    at.button(key="FormSubmitter:classify-Classify").click().run()
+    at.button(key="classify").click().run()
     assert not at.success  # a new answer asks again
-    at.text_area[0].set_value("capital of Peru")
-    at.button(key="FormSubmitter:correct-Send correction").click().run()  # still the model's own answer
-    assert "the model's own answer" in at.warning[0].value and not at.success
-    assert at.text_area[0].value == "capital of Peru"  # nothing typed is lost
-    at.selectbox[0].set_value("LOC:city")
-    at.text_area[0].set_value("capital of Peru")
-    at.button(key="FormSubmitter:correct-Send correction").click().run()
+    at.text_area(key="comment-2").set_value("capital of Peru")
+    at.button(key="FormSubmitter:correct-2-Send correction").click().run()  # no class chosen yet
+    assert "Choose the right class" in at.warning[0].value and not at.success
+    assert at.text_area(key="comment-2").value == "capital of Peru"  # nothing typed is lost
+    assert "LOC:other" not in at.selectbox(key="right-2").options[0]  # the model's own answer is not offered
+    at.selectbox(key="right-2").set_value("LOC:city")
+    at.button(key="FormSubmitter:correct-2-Send correction").click().run()
     assert "saved" in at.success[0].value
     rows = FeedbackStore(f"sqlite:///{isolated_feedback_db}").rows()
     assert [(r.question, r.correct, r.right_fine, r.comment) for r in rows] == [
         ("Where is Lima?", False, "LOC:city", "capital of Peru"), ("Who wrote Hamlet?", True, "HUM:ind", "")]
+
+
+def test_each_answer_starts_with_a_clean_correction_form():
+    at = classify("Who wrote Hamlet?")
+    at.selectbox(key="right-1").set_value("HUM:gr")
+    at.text_area(key="comment-1").set_value("written for Hamlet")
+    at.text_input(key="question").set_value("How far is the moon?")
+    at.button(key="classify").click().run()
+    assert at.selectbox(key="right-2").value is None and at.text_area(key="comment-2").value == ""
+    assert [t.value for t in at.main.get("text")] == ["How far is the moon?"]  # which question it answers
+
+
+def test_an_edited_question_hides_the_old_answers_buttons_until_it_is_asked():
+    at = classify("Who wrote Hamlet?")
+    at.text_input(key="question").set_value("Who painted the Mona Lisa?")
+    at.button(key="classify").click().run()
+    assert [t.value for t in at.main.get("text")] == ["Who painted the Mona Lisa?"]
+    assert at.button(key="confirm-2") and not any(b.key == "confirm-1" for b in at.button)
 
 
 def test_classifying_works_when_the_database_is_down(monkeypatch):
@@ -165,7 +190,7 @@ def test_classifying_works_when_the_database_is_down(monkeypatch):
 
 
 def feedback_page() -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages/3_Feedback.py"), default_timeout=TIMEOUT).run()
+    return AppTest.from_file(str(ROOT / "app_pages/3_Feedback.py"), default_timeout=TIMEOUT).run()
 
 
 def test_feedback_page_is_locked_without_a_configured_password():
@@ -190,5 +215,26 @@ def test_feedback_page_refuses_a_wrong_password_and_opens_with_the_right_one(mon
     disputed, rows = at.dataframe[0].value, at.dataframe[1].value
     assert list(disputed.iloc[0]) == ["LOC:other", "LOC:city", 1]
     assert list(rows["question"]) == ["Where is Lima?"]
-    export = at.download_button[0].proto
+    table, export = (b.proto for b in at.download_button)
+    assert table.label == "Download the table (CSV)" and not table.disabled
     assert export.label == "Export for training (TREC format)" and not export.disabled
+
+
+def test_glossary_explains_every_class_and_subclass_with_an_example():
+    at = AppTest.from_file(str(ROOT / "app_pages/4_Glossary.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 56 and table["means"].str.len().min() > 3 and table["example"].str.endswith("?").all()
+
+
+def test_the_answer_says_what_its_class_means():
+    at = classify("What is the capital of Peru?")
+    assert any("LOCATION" in c.value and "A city." in c.value for c in at.caption)
+
+
+def test_model_card_leaves_classes_without_test_questions_blank():
+    at = AppTest.from_file(str(ROOT / "app_pages/2_Model_card.py"), default_timeout=TIMEOUT).run()
+    fine = at.dataframe[2].value
+    empty = fine[fine["test questions"] == 0]
+    assert len(empty) > 0 and empty["f1"].isna().all() and empty["precision"].isna().all()
+    assert any("have no test questions" in c.value for c in at.caption)

@@ -92,7 +92,7 @@ def log_in_to_feedback(page):
 
     page.locator("input[type=password]").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Open").click()
-    page.get_by_text("All feedback, newest first").wait_for(timeout=15_000)
+    page.get_by_text("Feedback, newest first").wait_for(timeout=15_000)
 
 
 def test_confirm_an_answer_then_read_it_on_the_feedback_page(page, server_url, artifacts_dir, tmp_path):

@@ -46,7 +46,7 @@ def broken_model_dir(request, tmp_path, monkeypatch):
     return name
 
 
-@pytest.mark.parametrize("page", ["streamlitapp.py", "pages/1_Batch.py", "pages/2_Model_card.py"])
+@pytest.mark.parametrize("page", ["streamlitapp.py", "app_pages/1_Batch.py", "app_pages/2_Model_card.py"])
 def test_every_page_names_the_broken_file(broken_model_dir, page):
     at = AppTest.from_file(str(ROOT / page), default_timeout=60).run()
     assert not at.exception

@@ -1,6 +1,7 @@
 """The feedback store on SQLite and on a real PostgreSQL server, with faults and hostile text."""
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
 import pytest
 
@@ -33,7 +34,7 @@ def test_export_round_trips_into_the_training_reader(store, tmp_path):
     store.save(answer("Qui a écrit « Hamlet » ? 🤔", "HUM:ind"), "v1", correct=True)
     store.save(answer("Where is\nLima ?"), "v1", correct=False, right_fine="LOC:city")
     path = tmp_path / "feedback.label"
-    path.write_text(store.export_trec(), encoding="utf-8")
+    path.write_text(store.export_trec()[0], encoding="utf-8")
     assert trec.read_questions(path, encoding="utf-8") == [
         ("HUM:ind", "Qui a écrit « Hamlet » ? 🤔"), ("LOC:city", "Where is Lima ?")]
 
@@ -140,3 +141,39 @@ def test_a_bad_pool_size_is_named(value, postgres, monkeypatch):
     monkeypatch.setenv("DATABASE_POOL_SIZE", value)
     with pytest.raises(FeedbackError, match="DATABASE_POOL_SIZE must be a whole number from 1 to 100"):
         FeedbackStore(postgres.url)
+
+
+def test_export_filters_removes_repeats_and_has_no_cap(store):
+    from datetime import date, timedelta
+
+    from qclass.feedback import Filter
+
+    store.save(answer("Who wrote Hamlet?", "HUM:ind"), "v1", correct=True)
+    store.save(answer("Who wrote Hamlet?", "HUM:ind"), "v1", correct=True)  # the same line again
+    store.save(answer(), "v2", correct=False, right_fine="LOC:city")
+    store.save({**answer("🤔🤔", "DESC:def"), "known_words": False}, "v2", correct=True)  # a guess
+    export, repeated = store.export_trec()
+    assert export.splitlines() == ["HUM:ind Who wrote Hamlet?", "LOC:city Where is Lima?", "DESC:def 🤔🤔"]
+    assert repeated == 1
+    assert store.export_trec(Filter(exclude_guesses=True))[0].splitlines()[-1] == "LOC:city Where is Lima?"
+    assert store.export_trec(Filter(verdict="corrected"))[0] == "LOC:city Where is Lima?\n"
+    assert store.export_trec(Filter(versions=("v1",)))[0] == "HUM:ind Who wrote Hamlet?\n"
+    today = date.today()
+    assert store.export_trec(Filter(first_day=today - timedelta(days=1), last_day=today + timedelta(days=1)))[0] == export
+    assert store.export_trec(Filter(first_day=today + timedelta(days=2)))[0] == ""
+    assert store.versions() == ["v2", "v1"]
+
+
+def test_export_holds_every_row_beyond_the_tables_ten_thousand(store):
+    from sqlalchemy import insert
+
+    from qclass.feedback import Feedback
+
+    now = datetime.now(timezone.utc)
+    with store.engine.begin() as connection:
+        connection.execute(insert(Feedback), [
+            {"created_at": now, "question": f"Question {i}?", "model_coarse": "HUM", "model_fine": "HUM:ind",
+             "model_probabilities": {"fine": {"HUM:ind": 1.0}}, "model_version": "v1", "correct": True,
+             "right_fine": "HUM:ind", "comment": ""} for i in range(10_050)])
+    assert len(store.rows()) == 10_000
+    assert len(store.export_trec()[0].splitlines()) == 10_050

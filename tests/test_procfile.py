@@ -52,6 +52,7 @@ def test_dyno_runs_the_committed_settings(tmp_path):
     # What the browser is told
     assert new_session.config.toolbar_mode == Config.VIEWER
     assert new_session.config.gather_usage_stats is False
+    assert new_session.config.disable_data_export is True  # tables offer no raw CSV
     assert new_session.custom_theme.primary_color == "#1f6feb"
     assert [e.file_uploader.max_upload_size_mb for e in batch if e.WhichOneof("type") == "file_uploader"] == [5]
     # What the server logs of its own settings

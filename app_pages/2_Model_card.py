@@ -37,11 +37,22 @@ heatmap = alt.Chart(pd.DataFrame(cells)).encode(x="predicted class:N", y="true c
 st.altair_chart(heatmap.mark_rect().encode(color=alt.Color("questions:Q", scale=alt.Scale(scheme="blues")))
                 + heatmap.mark_text().encode(text="questions:Q"), width="stretch")
 
-st.subheader("Per-class F1 on the test set")
+st.subheader("Per-class scores on the test set")
+st.caption("Precision: of the questions the model put in the class, how many belong there. Recall: of the "
+           "questions that belong there, how many the model found. F1 combines the two.")
 for head, names in (("coarse_per_class", model.class2names), ("fine_per_class", model.subclass2names)):
-    frame = pd.DataFrame([{"class": f"{code} ({names[code]})", **scores} for code, scores in test[head].items()])
+    frame = pd.DataFrame([{"class": f"{code} ({names[code]})", "test questions": scores["support"],
+                           **({k: 100 * scores[k] for k in ("precision", "recall", "f1")} if scores["support"] else
+                              {"precision": None, "recall": None, "f1": None})}
+                          for code, scores in test[head].items()])
     st.dataframe(frame, hide_index=True, column_config={
-        "f1": st.column_config.ProgressColumn("F1", min_value=0.0, max_value=1.0, format="%.2f")})
+        "precision": st.column_config.NumberColumn(format="%.1f%%"),
+        "recall": st.column_config.NumberColumn(format="%.1f%%"),
+        "f1": st.column_config.ProgressColumn("F1", min_value=0.0, max_value=100.0, format="%.1f%%")})
+empty = [code for code, scores in test["fine_per_class"].items() if not scores["support"]]
+if empty:
+    st.caption(f"{len(empty)} subclasses have no test questions, so their scores are left blank: "
+               + ", ".join(empty) + ".")
 
 st.subheader("The model")
 config = info["config"]
@@ -53,13 +64,16 @@ st.markdown(
     f"- **Training data**: {data['train_questions']:,} questions of `{data['train_file']}` "
     f"(validation: {data['validation_split']})\n"
     f"- **Vocabulary**: {card['vocabulary']['size']:,} WordPiece tokens built from {card['vocabulary']['corpus']}\n"
-    + (f"- **Knowledge from outside the training set**: {card['teacher']['model']}, used for "
-       f"{card['teacher']['use']} ({card['teacher']['augmented_questions']:,} augmented questions)\n"
+    + (f"- **Knowledge from outside the training set**: a larger pretrained language model, "
+       f"{card['teacher']['model']}, was trained on the same questions and then taught ours: it answered "
+       f"{card['teacher']['augmented_questions']:,} reworded variants of them, and ours learned to give the same "
+       f"answers. Ours also starts from that model's lower layers.\n"
        if card.get("teacher") else "")
 )
 st.subheader("Known limits")
 st.markdown(
-    "- English questions only; other languages and emoji get a guess, and the page says so.\n"
+    "- English questions only. Only text with no word the model knows (emoji, most non-Latin scripts) is "
+    "flagged as a guess; other languages, statements and gibberish get an answer with no warning.\n"
     "- Trained on short factual questions (TREC); commands, chit-chat and multi-sentence text are out of scope.\n"
     "- Rare subclasses (fewer than 20 training questions, e.g. `NUM:ord`, `ENTY:religion`) are the least reliable.\n"
     "- Only the first 64 tokens of a question are read."
