@@ -1,6 +1,8 @@
 """Speed, size and memory of the committed model, measured through the public inference functions.
 
     python benchmark.py [--json benchmark.json]
+    python benchmark.py --guesses
+
 
 Prints: file size and parameters; single-question latency p50/p95 on one thread through inf(),
 next to a seed-size model (12 encoder layers, 512 wide: the size of the article's 6+6-layer
@@ -9,6 +11,10 @@ matrix products instead of column slices (see qclass/numpy_model.py), all measur
 the same run; batch throughput on two threads through inf_batch(); and the peak resident
 memory of a fresh process that loads the model and answers 1,000 questions. PyTorch (a test and
 training requirement, not a runtime one) builds the two comparison models.
+
+--guesses prints instead how often qclass.guess flags text as not an English question: on the
+labelled set tests/guess_set.tsv (English questions typed as visitors type them, and text that is
+not one), and on the TREC questions as written and in lower case without "?" (none should be).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from loadtest import cpu_model
 
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
 from qclass import artifacts, trec
+from qclass.guess import why_a_guess
 from qclass.numpy_model import NumpyTransformer, blas_threads, read_checkpoint
 from streamlitinf import inf, inf_batch, load_model
 from train import as_numpy
@@ -82,6 +89,37 @@ def throughput(bundle, texts: list[str], n: int = 2000) -> float:
     return n / (time.perf_counter() - start)
 
 
+GUESS_SET = artifacts.ROOT / "tests" / "guess_set.tsv"
+
+
+def guess_rates(bundle) -> dict:
+    """Flagged / total for each labelled group and each TREC file, and the time the rule takes."""
+    labelled = [line.rstrip("\n").split("\t") for line in GUESS_SET.read_text().splitlines(True)
+                if line.strip() and not line.startswith("#")]
+    groups = {f"guess_set_{kind}": [text for want, text in labelled if want == kind] for kind in ("english", "guess")}
+    for name in (trec.TEST_FILE, trec.TRAIN_FILE):
+        try:
+            asked = [q for _, q in trec.read_questions(trec.data_dir() / name)]
+        except FileNotFoundError:
+            continue
+        groups[name] = asked
+        groups[f"{name}_lower_case_no_question_mark"] = [q.lower().rstrip(" ?") for q in asked]
+    figures, seconds, texts = {}, 0.0, 0
+    for name, group in groups.items():
+        start = time.perf_counter()
+        flagged = sum(why_a_guess(text, bundle.vocab) is not None for text in group)
+        seconds, texts = seconds + time.perf_counter() - start, texts + len(group)
+        figures[f"flagged_{name}"] = f"{flagged} / {len(group)}"
+    figures["rule_ms_per_text"] = round(1000 * seconds / texts, 3)
+    return figures
+
+
+def print_figures(figures: dict):
+    width = max(map(len, figures))
+    for name, value in figures.items():
+        print(f"{name:<{width}}  {value}")
+
+
 def peak_memory_mb(texts: list[str]) -> float:
     out = subprocess.run([sys.executable, "-c", MEMORY_PROBE], input="\n".join(texts), text=True,
                          capture_output=True, check=True, cwd=artifacts.ROOT)
@@ -92,12 +130,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--n", type=int, default=1000, help="single-question timings per model")
+    parser.add_argument("--guesses", action="store_true", help="only the guess rule's flag rates")
     args = parser.parse_args(argv)
     try:
         bundle = load_model()
     except artifacts.ArtifactError as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
+    if args.guesses:
+        print_figures(guess_rates(bundle))
+        return 0
     texts = questions()
     model_file = artifacts.ROOT / artifacts.MODEL_FILE
     checkpoint = read_checkpoint(model_file)
@@ -136,9 +178,7 @@ def main(argv=None) -> int:
         "questions": "TREC_10" if texts is not FALLBACK_QUESTIONS else "built-in examples",
         "machine": f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} CPUs, numpy {np.__version__}, torch {torch.__version__}",
     }
-    width = max(map(len, figures))
-    for name, value in figures.items():
-        print(f"{name:<{width}}  {value}")
+    print_figures(figures)
     if args.json:
         os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
         with open(args.json, "w") as f:

@@ -83,7 +83,14 @@ def classify_page():
         if normalise_or_empty(question) != result["question"]:
             st.info("You changed the question: press Classify to answer the new one. "
                     "The answer above is for the question shown there.")
-        show_answer(result, model)
+        if result["guess"]:
+            # The note stands where a confident answer would; the guess itself only on request.
+            st.warning(f"This does not look like an English question: {result['guess']}. The model reads "
+                       "English questions only, so its answer would be a guess.", icon=":material/translate:")
+            with st.expander("Show the model's guess anyway"):
+                show_answer(result, model)
+        else:
+            show_answer(result, model)
         if normalise_or_empty(question) == result["question"]:
             feedback_section(answer["number"], result, model)
         if balloons and asked:
@@ -122,9 +129,6 @@ def show_answer(result: dict, model):
     st.caption(f"**{result['class']}**: {GLOSSARY[result['coarse']][0]} **{result['subclass']}**: "
                f"{GLOSSARY[result['fine']][0]}")
     st.page_link("app_pages/4_Glossary.py", label="What every class and subclass means", icon=":material/menu_book:")
-    if not result["known_words"]:
-        st.info("None of the words in this question are in the model's vocabulary, "
-                "so this answer is a guess. Try an English question.")
     if result["truncated"]:
         st.info("This question is very long: the model read only its beginning.")
 

@@ -12,6 +12,7 @@ import os
 import streamlit as st
 
 from qclass import artifacts
+from qclass.guess import why_a_guess
 from qclass.numpy_model import blas_threads
 from qclass.inference import MAX_CHARS, normalise, pad, predict
 
@@ -48,8 +49,10 @@ def _result(bundle: artifacts.Bundle, text: str, cut: bool, encoding, coarse_pro
         "fine_confidence": fine_probs[fine],
         "coarse_probs": {bundle.idx2class[i]: p for i, p in enumerate(coarse_probs)},
         "fine_probs": {bundle.idx2subclass[i]: p for i, p in enumerate(fine_probs)},
-        # No word the vocabulary knows (emoji only, an unknown script): the answer is a guess.
-        "known_words": any(i != unk for i in encoding.ids[1:-1]),
+        # Why the text is not an English question the model can read (then the answer is only a
+        # guess), or None. No word the vocabulary knows at all (emoji only) is a guess too.
+        "guess": why_a_guess(text, bundle.vocab) or (
+            None if any(i != unk for i in encoding.ids[1:-1]) else "it has no words the model knows"),
         "truncated": cut or bool(encoding.overflowing),
     }
 

@@ -72,8 +72,11 @@ st.markdown(
 )
 st.subheader("Known limits")
 st.markdown(
-    "- English questions only. Only text with no word the model knows (emoji, most non-Latin scripts) is "
-    "flagged as a guess; other languages, statements and gibberish get an answer with no warning.\n"
+    "- English questions only. Text that does not look like one (another language, typed gibberish, a statement, "
+    "no words at all) gets a note in place of the answer. On a small labelled set (`tests/guess_set.tsv`) the "
+    "note caught 33 of 34 such texts and none of 36 English questions typed as visitors type them; it marks none "
+    "of the 500 test questions (also in lower case without \"?\") and 3 of 5,452 training questions. Short texts "
+    "in a language close to another can pass unflagged (Polish \"Ile lat ma Ziemia?\" did).\n"
     "- Trained on short factual questions (TREC); commands, chit-chat and multi-sentence text are out of scope.\n"
     "- Rare subclasses (fewer than 20 training questions, e.g. `NUM:ord`, `ENTY:religion`) are the least reliable.\n"
     "- Only the first 64 tokens of a question are read."

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +69,7 @@ class Bundle:
     subclass2names: dict
     parents: np.ndarray
     card: dict
+    vocab: dict = field(default_factory=dict)  # word piece -> id, added tokens left out (qclass.guess)
 
 
 def _read(folder: Path, name: str, reader):
@@ -115,4 +116,4 @@ def load(folder: Path = ROOT) -> Bundle:
     card_path = folder / CARD_FILE
     card = _read(folder, CARD_FILE, lambda p: json.loads(p.read_text())) if card_path.exists() else {}
     return Bundle(model=model, tokenizer=tokenizer, parents=fine_parents(maps["idx2class"], maps["idx2subclass"]),
-                  card=card, **maps)
+                  card=card, vocab=tokenizer.get_vocab(with_added_tokens=False), **maps)

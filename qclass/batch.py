@@ -44,7 +44,7 @@ class Table:
                 named["coarse"]: result["coarse"], named["class"]: result["class"], named["fine"]: result["fine"],
                 named["subclass"]: result["subclass"], named["coarse_confidence"]: round(result["coarse_confidence"], 4),
                 named["fine_confidence"]: round(result["fine_confidence"], 4),
-                named["guess"]: not result["known_words"], named["cut"]: result["truncated"]})
+                named["guess"]: result["guess"] is not None, named["cut"]: result["truncated"]})
             out.append(merged)
         return self.columns + [named[c] for c in RESULT_COLUMNS], out
 

@@ -115,9 +115,9 @@ class FeedbackStore:
                                    "to confirm it, press “Yes, it's right”.")
         row = Feedback(created_at=datetime.now(timezone.utc), question=question,
                        model_coarse=result["coarse"], model_fine=result["fine"],
-                       # "guess": none of the question's words were known to the model (see inf)
+                       # "guess": not an English question the model can read (see qclass.guess)
                        model_probabilities={"coarse": result["coarse_probs"], "fine": result["fine_probs"],
-                                            "guess": not result.get("known_words", True)},
+                                            "guess": result.get("guess") is not None},
                        model_version=model_version, correct=correct, right_fine=right_fine, comment=comment)
         try:
             with Session(self.engine) as session, session.begin():
@@ -136,10 +136,11 @@ class FeedbackStore:
             raise FeedbackError(f"The feedback database did not answer ({type(problem).__name__}).") from problem
 
     def rows(self, chosen: Filter | None = None, limit: int | None = 10_000) -> list[Feedback]:
-        """The newest feedback first, as chosen (everything by default); limit=None for all."""
-        statement = (chosen or Filter()).apply(select(Feedback)).order_by(Feedback.id.desc())
+        """The newest feedback first, as chosen (all but guesses by default); limit=None for all."""
+        chosen = chosen or Filter()
+        statement = chosen.apply(select(Feedback)).order_by(Feedback.id.desc())
         rows = [r[0] for r in self._query(statement if limit is None else statement.limit(limit))]
-        if chosen and chosen.exclude_guesses:
+        if chosen.exclude_guesses:
             rows = [r for r in rows if not r.model_probabilities.get("guess")]
         return rows
 
@@ -176,7 +177,7 @@ class Filter:
     versions: tuple[str, ...] = ()
     first_day: date | None = None
     last_day: date | None = None
-    exclude_guesses: bool = False
+    exclude_guesses: bool = True  # a guess's verdict teaches the model nothing about English questions
 
     def apply(self, statement):
         if self.verdict is not None:

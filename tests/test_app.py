@@ -74,7 +74,7 @@ def test_odd_questions_get_an_answer_and_a_note(text, note):
     at = classify(text)
     assert len(at.metric) == 2
     if note:
-        assert any(note in i.value for i in at.info)
+        assert any(note in i.value for i in [*at.info, *at.warning])
 
 
 @pytest.mark.parametrize("text", ["<script>alert('x')</script> Who is <b>Bob</b>?",
@@ -238,3 +238,16 @@ def test_model_card_leaves_classes_without_test_questions_blank():
     empty = fine[fine["test questions"] == 0]
     assert len(empty) > 0 and empty["f1"].isna().all() and empty["precision"].isna().all()
     assert any("have no test questions" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("text, reason", [("Какая столица России?", "Russian"), ("asdf qwer zxcv", "few of its words"),
+                                          ("???", "no words")])
+def test_text_that_is_not_an_english_question_gets_the_note_in_place_of_an_answer(text, reason):
+    at = classify(text)
+    assert reason in at.warning[0].value and "guess" in at.warning[0].value
+    assert at.expander[0].label == "Show the model's guess anyway" and len(at.expander[0].get("metric")) == 2
+
+
+def test_english_questions_as_visitors_type_them_get_no_note():
+    at = classify("wat is the capitol of france")
+    assert not at.warning and at.metric[0].value

@@ -169,3 +169,18 @@ def test_the_glossary_is_one_click_from_the_answer(page, server_url):
     page.get_by_role("link", name="What every class and subclass means").click()
     page.get_by_role("heading", name="What the classes mean").wait_for(timeout=30_000)
     expect(page).to_have_url(f"{server_url}/glossary")
+
+
+@pytest.mark.parametrize("text, why", [("Какая столица России?", "Russian"), ("asdf qwer zxcv", "few of its words"),
+                                       ("The weather is nice today.", "statement")])
+def test_text_that_is_not_an_english_question_gets_a_note_in_place_of_the_answer(page, server_url, text, why):
+    open_page(page, server_url)
+    box = page.get_by_label("Your question")
+    box.fill(text)
+    box.press("Enter")
+    note = page.get_by_test_id("stAlertContentWarning")
+    expect(note).to_contain_text(why, timeout=30_000)
+    expect(note).to_contain_text("its answer would be a guess")
+    expect(page.get_by_test_id("stMetricValue").first).to_be_hidden()  # no confident answer beside the note
+    page.get_by_text("Show the model's guess anyway").click()
+    expect(page.get_by_test_id("stMetricValue").first).to_be_visible()

@@ -20,3 +20,7 @@ def test_the_tests_run_on_the_python_heroku_installs():
     wanted = (ROOT / ".python-version").read_text().strip()
     assert f"{sys.version_info.major}.{sys.version_info.minor}" == wanted
 
+
+
+def test_the_readme_stays_a_short_users_guide():
+    assert len((ROOT / "README.md").read_text()) <= 8000  # history and tables belong in docs/

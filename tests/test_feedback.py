@@ -151,11 +151,11 @@ def test_export_filters_removes_repeats_and_has_no_cap(store):
     store.save(answer("Who wrote Hamlet?", "HUM:ind"), "v1", correct=True)
     store.save(answer("Who wrote Hamlet?", "HUM:ind"), "v1", correct=True)  # the same line again
     store.save(answer(), "v2", correct=False, right_fine="LOC:city")
-    store.save({**answer("🤔🤔", "DESC:def"), "known_words": False}, "v2", correct=True)  # a guess
-    export, repeated = store.export_trec()
-    assert export.splitlines() == ["HUM:ind Who wrote Hamlet?", "LOC:city Where is Lima?", "DESC:def 🤔🤔"]
+    store.save({**answer("🤔🤔", "DESC:def"), "guess": "it has no words"}, "v2", correct=True)  # a guess
+    export, repeated = store.export_trec()  # guesses left out by default
+    assert export.splitlines() == ["HUM:ind Who wrote Hamlet?", "LOC:city Where is Lima?"]
     assert repeated == 1
-    assert store.export_trec(Filter(exclude_guesses=True))[0].splitlines()[-1] == "LOC:city Where is Lima?"
+    assert store.export_trec(Filter(exclude_guesses=False))[0].splitlines()[-1] == "DESC:def 🤔🤔"
     assert store.export_trec(Filter(verdict="corrected"))[0] == "LOC:city Where is Lima?\n"
     assert store.export_trec(Filter(versions=("v1",)))[0] == "HUM:ind Who wrote Hamlet?\n"
     today = date.today()

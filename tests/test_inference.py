@@ -22,7 +22,7 @@ def test_inf_returns_the_contract(model):
     assert math.isclose(sum(result["coarse_probs"].values()), 1.0, abs_tol=1e-5)
     assert math.isclose(sum(result["fine_probs"].values()), 1.0, abs_tol=1e-5)
     assert result["coarse_confidence"] == result["coarse_probs"]["LOC"]
-    assert result["known_words"] and not result["truncated"]
+    assert result["guess"] is None and not result["truncated"]
 
 
 @pytest.mark.parametrize("question, fine", [
@@ -60,7 +60,7 @@ def test_truncated_only_when_text_was_cut(model):
 
 def test_emoji_only_is_answered_and_flagged_as_a_guess(model):
     result = streamlitinf.inf("🤔🤔🤔", model)
-    assert not result["known_words"]
+    assert result["guess"] == "it has no words"
 
 
 def test_batch_equals_one_by_one_and_always_agrees(model, trec_dir):

@@ -1,0 +1,92 @@
+"""Is this an English question the model can read? If not, its answer is only a guess, and why.
+
+Three signals, each measured on the TREC questions (none of the 500 test questions is flagged; see
+docs/model.md and `python benchmark.py --guesses`):
+- no words at all ("???", emoji): nothing for the model to read;
+- another language, by py3langid (the maintained fork of langid.py; its model ships in the wheel),
+  when it names a language other than English with at least MIN_LANGUAGE_CONFIDENCE;
+- few words the model's own vocabulary holds whole (typed gibberish, other scripts): of the words
+  of two or more letters, fewer than MIN_KNOWN_SHARE in a text of three or more words, or none of two;
+- a statement, not a question: it ends with "." or "!", names no question word (what, how, ...) and
+  does not open with a request ("name", "tell me", ...) or a verb that starts a question ("is", ...).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+MIN_LANGUAGE_CONFIDENCE = 0.5
+MIN_KNOWN_SHARE = 1 / 3
+# py3langid also names English-based creoles and dialects; short English questions often look like them.
+ENGLISH_LIKE = {"en", "pcm", "sco"}
+QUESTION_WORDS = {"what", "what's", "whats", "wat", "who", "whom", "whose", "which", "wich", "when", "where",
+                  "why", "how", "how's"}
+# First words of requests and yes/no questions; TREC's own imperative questions end with "." ("Name a ...").
+OPENERS = {"name", "list", "tell", "give", "define", "describe", "explain", "find", "show", "identify",
+           "state", "please", "is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would",
+           "should", "shall", "has", "have", "had", "may", "might", "must"}
+_WORDS = re.compile(r"[^\W\d_]{2,}")
+_LETTERS = re.compile(r"[^\W\d_]")
+_lock = threading.Lock()
+_identifier = None
+
+
+def _language_identifier():
+    """py3langid's identifier, loaded once per process on first use (about 77 MB)."""
+    global _identifier
+    with _lock:
+        if _identifier is None:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+            _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        return _identifier
+
+
+def language(text: str) -> tuple[str, float]:
+    """(ISO 639 code, confidence 0..1) of the text's language."""
+    code, confidence = _language_identifier().classify(text)
+    return code, float(confidence)
+
+
+def known_share(text: str, vocab: dict) -> float | None:
+    """Of the text's words of two or more letters, the share the vocabulary holds whole (question words
+    and openers count as known); None if none."""
+    words = [w.lower() for w in _WORDS.findall(text)]
+    return sum(w in vocab or w in QUESTION_WORDS or w in OPENERS for w in words) / len(words) if words else None
+
+
+def why_a_guess(text: str, vocab: dict) -> str | None:
+    """Why the model can only guess at text, in a visitor's words; None for an English question."""
+    if not _LETTERS.search(text):
+        return "it has no words"
+    code, confidence = language(text)
+    if code not in ENGLISH_LIKE and confidence >= MIN_LANGUAGE_CONFIDENCE:
+        return f"it looks like {LANGUAGE_NAMES.get(code, f'another language ({code})')}, not English"
+    share = known_share(text, vocab)
+    words = len(_WORDS.findall(text))
+    if share is not None and (share < MIN_KNOWN_SHARE and words >= 3 or share == 0 and words >= 2):
+        return "the model knows few of its words"
+    if share is None:
+        return "it has no words the model knows"
+    if is_statement(text):
+        return "it reads as a statement, not a question"
+    return None
+
+
+def is_statement(text: str) -> bool:
+    """Ends like a sentence, with no question word and no request or question-verb opening."""
+    words = re.findall(r"[\w']+", text.lower())
+    return (text.rstrip().endswith((".", "!")) and bool(words) and words[0] not in OPENERS
+            and not QUESTION_WORDS.intersection(words))
+
+
+LANGUAGE_NAMES = {
+    "ar": "Arabic", "bg": "Bulgarian", "ca": "Catalan", "cs": "Czech", "da": "Danish", "de": "German",
+    "el": "Greek", "es": "Spanish", "et": "Estonian", "fa": "Persian", "fi": "Finnish", "fr": "French",
+    "he": "Hebrew", "hi": "Hindi", "hr": "Croatian", "hu": "Hungarian", "id": "Indonesian", "it": "Italian",
+    "ja": "Japanese", "ko": "Korean", "la": "Latin", "lt": "Lithuanian", "lv": "Latvian", "nl": "Dutch",
+    "no": "Norwegian", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sk": "Slovak",
+    "sl": "Slovenian", "sr": "Serbian", "sv": "Swedish", "th": "Thai", "tr": "Turkish", "uk": "Ukrainian",
+    "vi": "Vietnamese", "zh": "Chinese",
+}

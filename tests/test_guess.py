@@ -1,0 +1,49 @@
+"""qclass.guess: which text is not an English question, measured on the labelled set and on TREC."""
+
+import re
+
+import pytest
+
+from qclass.guess import is_statement, why_a_guess
+
+from conftest import ROOT
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("???", "it has no words"), ("🤔🤔", "it has no words"),
+    ("Какая столица России?", "it looks like Russian, not English"),
+    ("Quelle est la capitale de la France ?", "it looks like French, not English"),
+    ("asdf qwer zxcv", "the model knows few of its words"),
+    ("The weather is nice today.", "it reads as a statement, not a question"),
+])
+def test_each_signal_says_why_in_a_visitors_words(model, text, reason):
+    assert why_a_guess(text, model.vocab) == reason
+
+
+@pytest.mark.parametrize("text", ["wat is the capitol of france", "capital of peru", "Name a flying mammal.",
+                                  "In what year did the Titanic sink.", "define photosynthesis", "is a tomato a fruit"])
+def test_english_questions_as_visitors_type_them_are_not_flagged(model, text):
+    assert why_a_guess(text, model.vocab) is None
+
+
+def test_a_statement_needs_a_full_stop_and_no_question_word_or_request():
+    assert is_statement("I like pizza.") and is_statement("This app is great!")
+    assert not is_statement("I like pizza") and not is_statement("Tell me why the sky is blue.")
+
+
+def test_rates_on_the_labelled_set_and_trec_are_what_the_model_card_claims(model, trec_dir):
+    from benchmark import guess_rates
+
+    rates = guess_rates(model)
+    assert rates["flagged_guess_set_english"].startswith("0 / ")  # no English question flagged
+    assert rates["flagged_TREC_10.label"] == "0 / 500"
+    assert rates["flagged_TREC_10.label_lower_case_no_question_mark"] == "0 / 500"
+    flagged, total = map(int, rates["flagged_train_5500.label"].split(" / "))
+    assert flagged / total < 0.001
+    caught, guesses = map(int, rates["flagged_guess_set_guess"].split(" / "))
+    assert caught / guesses >= 0.9
+    # The card states the labelled-set figures; they must be the measured ones.
+    card = (ROOT / "app_pages/2_Model_card.py").read_text()
+    english = rates["flagged_guess_set_english"].split(" / ")[1]
+    assert re.search(rf"{caught} of {guesses} such texts and none of {english} English questions", card)
+    assert f"{flagged} of {total:,} training questions" in card
