@@ -139,16 +139,11 @@ def feedback_section(number: int, result: dict, model):
     if st.session_state.get("feedback_saved") == number:
         st.success("Thank you: your feedback was saved.")
         return
-    try:
-        store = feedback_store()
-    except FeedbackError:
-        st.caption("Feedback is unavailable right now; classifying still works.")
-        return
     st.write("**Is this right?**")
     version = model.card.get("model_version", "unknown")
     confirm_column, correct_column = st.columns([1, 3])
     if confirm_column.button("Yes, it's right", icon=":material/thumb_up:", key=f"confirm-{number}"):
-        save_feedback(store, number, result, version, correct=True)
+        save_feedback(number, result, version, correct=True)
     with correct_column.expander("No, correct it", key=f"correct-open-{number}"), st.form(f"correct-{number}"):
         codes = [code for code in model.subclass2names if code != result["fine"]]
         right = st.selectbox("The right class", codes, index=None, key=f"right-{number}",
@@ -160,12 +155,13 @@ def feedback_section(number: int, result: dict, model):
             if right is None:
                 st.warning("Choose the right class from the list first.")
             else:
-                save_feedback(store, number, result, version, correct=False, right_fine=right, comment=comment)
+                save_feedback(number, result, version, correct=False, right_fine=right, comment=comment)
 
 
-def save_feedback(store, number: int, result: dict, version: str, **verdict):
+def save_feedback(number: int, result: dict, version: str, **verdict):
+    """The database is reached only here, on a verdict: showing an answer never waits on it."""
     try:
-        store.save(result, version, **verdict)
+        feedback_store().save(result, version, **verdict)
     except FeedbackRejected as problem:
         st.warning(plain(str(problem)))
     except FeedbackError as problem:

@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 import os
+import threading
 
-import streamlit as st
 
 from qclass import artifacts
 from qclass.guess import why_a_guess
@@ -21,19 +21,23 @@ BATCH_SIZE = 64
 
 def load_model(folder: str | None = None) -> artifacts.Bundle:
     """The model, tokenizer, label maps and model card, built on CPU once per process and folder
-    (default: $MODEL_DIR, else the app's own folder). ArtifactError names a missing or bad file."""
-    return _load(str(folder or os.environ.get("MODEL_DIR") or artifacts.ROOT))
+    (default: $MODEL_DIR, else the app's own folder). ArtifactError names a missing or bad file.
+    Kept outside Streamlit's caches: a client's "clear cache" message must not load a second copy."""
+    folder = str(folder or os.environ.get("MODEL_DIR") or artifacts.ROOT)
+    with _loading:
+        if folder not in _bundles:
+            # Streamlit answers each visitor in a thread of its own, and a short question gains nothing
+            # from splitting its small matrix products across cores, so one BLAS thread per answer keeps
+            # concurrent visitors from fighting over a shared dyno's cores (loadtest.py measures it).
+            # OPENBLAS_NUM_THREADS, when set, is left to OpenBLAS.
+            if "OPENBLAS_NUM_THREADS" not in os.environ:
+                blas_threads(1)
+            _bundles[folder] = artifacts.load(folder)
+        return _bundles[folder]
 
 
-@st.cache_resource(show_spinner=False)
-def _load(folder: str) -> artifacts.Bundle:
-    # Streamlit answers each visitor in a thread of its own, and a short question gains nothing from
-    # splitting its small matrix products across cores, so one BLAS thread per answer keeps
-    # concurrent visitors from fighting over a shared dyno's cores (loadtest.py measures it).
-    # OPENBLAS_NUM_THREADS, when set, is left to OpenBLAS.
-    if "OPENBLAS_NUM_THREADS" not in os.environ:
-        blas_threads(1)
-    return artifacts.load(folder)
+_bundles: dict[str, artifacts.Bundle] = {}
+_loading = threading.Lock()
 
 
 def _result(bundle: artifacts.Bundle, text: str, cut: bool, encoding, coarse_probs, fine_probs, coarse, fine) -> dict:

@@ -8,7 +8,11 @@ All queries are SQLAlchemy statements with bound parameters; text is stored exac
 from __future__ import annotations
 
 import os
+import threading
+import time as clock
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as Timeout
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -25,6 +29,13 @@ DEFAULT_SQLITE = Path(__file__).resolve().parent.parent / "feedback.sqlite3"
 # Each web process holds at most this many PostgreSQL connections (DATABASE_POOL_SIZE). Heroku's
 # essential-0 plan allows 20 in all, so dynos x pool size must stay under that (README, Scale).
 DEFAULT_POOL_SIZE = 4
+# Every wait on the database has an end: connecting, a statement on the server, a free pooled
+# connection, and the whole call as the visitor waits for it (a frozen network or a stopped server
+# answers nothing, and no driver timeout notices that). A store that could not be built is not
+# tried again for COOL_DOWN_S, so a database that is down costs one visitor a few seconds, not each.
+TIMEOUT_S = 5
+COOL_DOWN_S = 30
+SCHEMES = ("sqlite", "postgresql+psycopg")  # what database_url() gives for every URL it accepts
 
 
 class FeedbackError(RuntimeError):
@@ -65,6 +76,16 @@ def database_url() -> str:
     return url
 
 
+def check_url(url: str) -> str:
+    """url, if it names a database this app can use; FeedbackError naming the scheme otherwise
+    (the password in a URL is never repeated)."""
+    scheme = url.split(":", 1)[0] if ":" in url else ""
+    if scheme not in SCHEMES:
+        raise FeedbackError(f"DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host/name), "
+                            f"not {f'{scheme}://...' if scheme else 'text without a scheme'}; feedback is off until it is fixed.")
+    return url
+
+
 def pool_size() -> int:
     """$DATABASE_POOL_SIZE, a whole number from 1 to 100 (default DEFAULT_POOL_SIZE)."""
     value = os.environ.get("DATABASE_POOL_SIZE", "").strip() or str(DEFAULT_POOL_SIZE)
@@ -87,19 +108,39 @@ class FeedbackStore:
     """One engine per process; the schema is created on start-up if it is missing."""
 
     def __init__(self, url: str | None = None):
-        self.url = url or database_url()
+        self.url = check_url(url or database_url())
+        if self.url.startswith("sqlite"):
+            # One file, many Streamlit threads: serialised writes, waiting up to TIMEOUT_S for the lock.
+            self.engine = create_engine(self.url, connect_args={"check_same_thread": False, "timeout": TIMEOUT_S})
+            size = 4
+        else:
+            # A dyno runs one process, which never opens more than pool_size() connections.
+            size = pool_size()
+            self.engine = create_engine(
+                self.url, pool_size=size, max_overflow=0, pool_timeout=TIMEOUT_S, pool_pre_ping=True,
+                pool_recycle=1800, connect_args={"connect_timeout": TIMEOUT_S, "tcp_user_timeout": TIMEOUT_S * 1000,
+                                                 "options": f"-c statement_timeout={TIMEOUT_S * 1000}"})
+        # Calls run here, so that the visitor's wait can end even when the database never answers.
+        self._calls = ThreadPoolExecutor(size, thread_name_prefix="feedback-db")
         try:
-            if self.url.startswith("sqlite"):
-                # One file, many Streamlit threads: serialised writes, waiting up to 15 s for the lock.
-                self.engine = create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 15})
-            else:
-                # A dyno runs one process, which never opens more than pool_size() connections.
-                self.engine = create_engine(self.url, pool_size=pool_size(), max_overflow=0, pool_timeout=10,
-                                            pool_pre_ping=True, pool_recycle=1800,
-                                            connect_args={"connect_timeout": 5})
-            Base.metadata.create_all(self.engine)
+            self._within(lambda: Base.metadata.create_all(self.engine), "is unreachable")
+        except FeedbackError:
+            self.close()
+            raise
+
+    def close(self):
+        """Give back every connection (a store that is replaced or failed must not keep any)."""
+        self._calls.shutdown(wait=False, cancel_futures=True)
+        self.engine.dispose()
+
+    def _within(self, call, failure: str):
+        """call()'s value, or FeedbackError after at most TIMEOUT_S + 1 seconds, whatever the database does."""
+        try:
+            return self._calls.submit(call).result(timeout=TIMEOUT_S + 1)
+        except Timeout as problem:
+            raise FeedbackError(f"The feedback database {failure} (no answer within {TIMEOUT_S + 1} s).") from problem
         except (SQLAlchemyError, OSError) as problem:
-            raise FeedbackError(f"The feedback database is unreachable ({type(problem).__name__}).") from problem
+            raise FeedbackError(f"The feedback database {failure} ({type(problem).__name__}).") from problem
 
     def save(self, result: dict, model_version: str, correct: bool, right_fine: str | None = None,
              comment: str = "") -> int:
@@ -119,21 +160,24 @@ class FeedbackStore:
                        model_probabilities={"coarse": result["coarse_probs"], "fine": result["fine_probs"],
                                             "guess": result.get("guess") is not None},
                        model_version=model_version, correct=correct, right_fine=right_fine, comment=comment)
-        try:
+
+        def insert():
             with Session(self.engine) as session, session.begin():
                 session.add(row)
                 session.flush()
                 return row.id
-        except SQLAlchemyError as problem:
-            raise FeedbackError(f"Your feedback was not saved: the database did not answer "
-                                f"({type(problem).__name__}). Please try again later.") from problem
+
+        try:
+            return self._within(insert, "did not answer")
+        except FeedbackError as problem:
+            raise FeedbackError(f"Your feedback was not saved: {problem} Please try again later.") from problem
 
     def _query(self, statement):
-        try:
+        def query():
             with Session(self.engine) as session:
                 return session.execute(statement).all()
-        except SQLAlchemyError as problem:
-            raise FeedbackError(f"The feedback database did not answer ({type(problem).__name__}).") from problem
+
+        return self._within(query, "did not answer")
 
     def rows(self, chosen: Filter | None = None, limit: int | None = 10_000) -> list[Feedback]:
         """The newest feedback first, as chosen (all but guesses by default); limit=None for all."""
@@ -190,6 +234,32 @@ class Filter:
             statement = statement.where(Feedback.created_at < datetime.combine(self.last_day + timedelta(days=1), time(),
                                                                                timezone.utc))
         return statement
+
+
+_stores: dict[str, FeedbackStore] = {}
+_failed: dict[str, tuple[float, FeedbackError]] = {}
+_stores_lock = threading.Lock()
+
+
+def shared_store(url: str | None = None) -> FeedbackStore:
+    """The process's one store for url (default database_url()), built on first use. Kept outside
+    Streamlit's caches, so a visitor's "clear cache" neither rebuilds it nor leaves a second
+    connection pool behind. A failure is remembered for COOL_DOWN_S: meanwhile it is raised again
+    at once, with no new connection attempt."""
+    url = url or database_url()
+    with _stores_lock:
+        if url in _stores:
+            return _stores[url]
+        failed_at, problem = _failed.get(url, (None, None))
+        if failed_at is not None and clock.monotonic() - failed_at < COOL_DOWN_S:
+            raise problem
+        try:
+            _stores[url] = FeedbackStore(url)
+        except FeedbackError as error:
+            _failed[url] = (clock.monotonic(), error)
+            raise
+        _failed.pop(url, None)
+        return _stores[url]
 
 
 def as_records(rows: list[Feedback]) -> list[dict]:

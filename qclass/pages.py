@@ -1,12 +1,13 @@
 """What every page does first: load the model, or explain plainly why it can't."""
 
 import re
+import threading
 
 import streamlit as st
 from streamlit.logger import get_logger
 
 from qclass.artifacts import ArtifactError, Bundle
-from qclass.feedback import FeedbackStore, database_url
+from qclass.feedback import FeedbackError, FeedbackStore, check_url, database_url, shared_store
 from streamlitinf import load_model
 
 
@@ -16,10 +17,23 @@ SERVER_SETTINGS = ("server.port", "server.address", "server.headless", "server.f
                    "server.maxUploadSize", "runner.postScriptGC", "client.showErrorDetails", "client.toolbarMode")
 
 
-@st.cache_resource(show_spinner=False)
+_started = threading.Event()
+_start_lock = threading.Lock()
+
+
 def log_server_settings() -> dict:
+    """Once per process: the effective settings, and a refused DATABASE_URL, in the log."""
     settings = {name: st.get_option(name) for name in SERVER_SETTINGS}
-    get_logger(__name__).info("Serving with %s", " ".join(f"{k}={v!r}" for k, v in settings.items()))
+    with _start_lock:
+        if _started.is_set():
+            return settings
+        _started.set()
+        log = get_logger(__name__)
+        log.info("Serving with %s", " ".join(f"{k}={v!r}" for k, v in settings.items()))
+        try:
+            check_url(database_url())
+        except FeedbackError as problem:
+            log.error("%s Classifying works; saving feedback does not.", problem)
     return settings
 
 
@@ -46,11 +60,6 @@ def load_or_explain() -> Bundle:
 
 
 def feedback_store() -> FeedbackStore:
-    """One store (and connection pool) per process and database; FeedbackError if the database is
-    unreachable, which is not cached, so the next page run tries again."""
-    return _store_for(database_url())
-
-
-@st.cache_resource(show_spinner=False)
-def _store_for(url: str) -> FeedbackStore:
-    return FeedbackStore(url)
+    """The process's one store (and connection pool); FeedbackError if the database is unreachable
+    or DATABASE_URL is unusable (see qclass.feedback.shared_store)."""
+    return shared_store()

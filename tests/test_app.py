@@ -182,11 +182,29 @@ def test_an_edited_question_hides_the_old_answers_buttons_until_it_is_asked():
 
 
 def test_classifying_works_when_the_database_is_down(monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:9/none")
+    from qclass import feedback
+
+    url = "postgresql://nobody@127.0.0.1:9/down-for-this-test"
+    monkeypatch.setenv("DATABASE_URL", url)
     at = classify("Who wrote Hamlet?")
-    assert len(at.metric) == 2
-    assert any("Feedback is unavailable" in c.value for c in at.caption)
-    assert not at.error
+    assert len(at.metric) == 2 and not at.error
+    assert feedback.database_url() not in feedback._failed  # showing an answer never tried the database
+    at.button(key="confirm-1").click().run()
+    assert "not saved" in at.error[0].value or "unreachable" in at.error[0].value
+    tried_at = feedback._failed[feedback.database_url()][0]
+    at.button(key="confirm-1").click().run()  # within the cool-down: no new attempt, the same message
+    assert feedback._failed[feedback.database_url()][0] == tried_at and at.error
+
+
+@pytest.mark.parametrize("url", ["mysql://user:secret@db.example/app", "no scheme at all"])
+def test_an_unusable_database_url_is_named_and_classifying_goes_on(monkeypatch, url):
+    monkeypatch.setenv("DATABASE_URL", url)
+    at = classify("Who wrote Hamlet?")
+    assert len(at.metric) == 2 and not at.error and not at.exception
+    at.button(key="confirm-1").click().run()
+    message = shown(at.error[0].value)
+    assert "DATABASE_URL must be a PostgreSQL URL" in message and "secret" not in message
+    assert not at.exception
 
 
 def feedback_page() -> AppTest:

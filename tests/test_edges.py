@@ -1,0 +1,87 @@
+"""Faults and abuse at the app's edges (issue 14): a database that freezes or is down, a client
+that floods "clear cache", an unusable DATABASE_URL. Scripted clients speak Streamlit's own
+WebSocket protocol, as any client may."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import start_dyno
+from loadtest import SocketVisitor, connect
+from qclass.feedback import TIMEOUT_S, FeedbackError, FeedbackStore
+
+
+def cluster_pids(postgres) -> list[int]:
+    """The postmaster and every backend of the test cluster."""
+    postmaster = int((postgres.base / "data" / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(postmaster)], capture_output=True, text=True)
+    return [postmaster, *map(int, children.stdout.split())]
+
+
+def answer(question="Where is Lima?", fine="LOC:city") -> dict:
+    coarse = fine.split(":")[0]
+    return {"question": question, "coarse": coarse, "fine": fine, "coarse_probs": {coarse: 1.0},
+            "fine_probs": {fine: 1.0}, "guess": None}
+
+
+def test_a_save_fails_within_seconds_when_the_database_freezes(postgres):
+    store = FeedbackStore(postgres.url)
+    store.save(answer(), "v1", correct=True)
+    frozen = cluster_pids(postgres)
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)  # the server answers nothing, as on a frozen network
+    try:
+        start = time.monotonic()
+        with pytest.raises(FeedbackError, match="not saved"):
+            store.save(answer("Who wrote Hamlet?", "HUM:ind"), "v1", correct=True)
+        waited = time.monotonic() - start
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        store.close()
+    assert waited < TIMEOUT_S + 3, f"the visitor waited {waited:.1f} s"
+
+
+def server_connections(postgres) -> int:
+    out = subprocess.run([str(postgres.bin / "psql"), "-h", "127.0.0.1", "-p", str(postgres.port), "-U", "feedback",
+                          "-d", "postgres", "-Atc", "SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                          "'client backend' AND pid <> pg_backend_pid()"], capture_output=True, text=True, check=True)
+    return int(out.stdout)
+
+
+async def confirm_then_flood_clear_cache(url: str, floods: int):
+    """Ask, confirm the answer (the store opens its pool), then send "clear cache" and confirm again, floods times."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    async with connect(url) as websocket:
+        visitor = SocketVisitor(websocket)
+        await visitor.open_page()
+        await visitor.ask("Who wrote Hamlet?", "HUMAN", "individual")
+        for _ in range(floods):
+            elements, _ = await visitor.rerun([WidgetState(id=visitor.question_id, string_value="Who wrote Hamlet?")])
+            confirm = [e.button.id for e in elements if e.WhichOneof("type") == "button" and e.button.label == "Yes, it's right"]
+            if confirm:
+                await visitor.rerun([WidgetState(id=visitor.question_id, string_value="Who wrote Hamlet?"),
+                                     WidgetState(id=confirm[0], trigger_value=True)])
+            clear = BackMsg()
+            clear.clear_cache = True
+            await websocket.send(clear.SerializeToString())
+            await visitor.ask("Who wrote Hamlet?", "HUMAN", "individual")
+
+
+def test_clear_cache_from_a_client_neither_reloads_the_model_nor_opens_connections(dyno_app, postgres, tmp_path):
+    server = start_dyno(dyno_app, tmp_path / "server.log", DATABASE_URL=postgres.url.replace("+psycopg", ""))
+    try:
+        asyncio.run(asyncio.wait_for(confirm_then_flood_clear_cache(server.url, 1), 120))
+        connections, rss = server_connections(postgres), server.rss_mb()
+        asyncio.run(asyncio.wait_for(confirm_then_flood_clear_cache(server.url, 15), 300))
+        after_connections, after_rss = server_connections(postgres), server.rss_mb()
+    finally:
+        server.stop()
+    assert 1 <= after_connections <= 4 and after_connections <= connections + 1, (connections, after_connections)
+    assert after_rss < rss + 40, f"RSS {rss:.0f} -> {after_rss:.0f} MB"
