@@ -16,7 +16,7 @@ PIP_COMPILE := $(PY) -m piptools compile --quiet --allow-unsafe --strip-extras -
 .PHONY: run test train bench lock
 
 run: $(VENV)/.runtime
-	$(PY) -m streamlit run streamlitapp.py
+	$(PY) -m streamlit run serve.py
 
 test: $(VENV)/.dev
 	$(PY) -m pytest

@@ -85,3 +85,24 @@ def test_clear_cache_from_a_client_neither_reloads_the_model_nor_opens_connectio
         server.stop()
     assert 1 <= after_connections <= 4 and after_connections <= connections + 1, (connections, after_connections)
     assert after_rss < rss + 40, f"RSS {rss:.0f} -> {after_rss:.0f} MB"
+
+
+@pytest.mark.parametrize("path", ["/", "/feedback", "/_stcore/health", "/_stcore/host-config"])
+def test_no_other_site_may_frame_a_page_and_nothing_is_sniffed(server_url, path):
+    import urllib.request
+
+    with urllib.request.urlopen(server_url + path, timeout=10) as reply:
+        headers = reply.headers
+    assert headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/_stcore/metrics", "/_stcore/metrics/"])
+def test_streamlits_metrics_are_closed(server_url, path):
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(server_url + path, timeout=10)
+    assert refused.value.code == 404 and b"session" not in refused.value.read()
