@@ -180,5 +180,7 @@ st.navigation([
     st.Page("app_pages/1_Batch.py", title="Batch", icon=":material/list:", url_path="batch"),
     st.Page("app_pages/2_Model_card.py", title="Model card", icon=":material/fact_check:", url_path="model-card"),
     st.Page("app_pages/4_Glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
-    st.Page("app_pages/3_Feedback.py", title="Feedback", icon=":material/rate_review:", url_path="feedback"),
+    # For the data team only: reachable at /feedback (the README says so), not listed for visitors.
+    st.Page("app_pages/3_Feedback.py", title="Feedback", icon=":material/rate_review:", url_path="feedback",
+            visibility="hidden"),
 ]).run()

@@ -31,6 +31,9 @@ def isolated_feedback_db(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("FEEDBACK_ADMIN_PASSWORD", raising=False)
     monkeypatch.setenv("FEEDBACK_DB_PATH", str(tmp_path / "feedback.sqlite3"))
+    from qclass import admin
+
+    monkeypatch.setattr(admin, "THROTTLE", admin.Throttle())  # AppTests share one process and one address
     return tmp_path / "feedback.sqlite3"
 
 

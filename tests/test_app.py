@@ -5,6 +5,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import ADMIN_PASSWORD
 from qclass import artifacts, batch
 
 TIMEOUT = 60
@@ -221,12 +222,12 @@ def test_feedback_page_refuses_a_wrong_password_and_opens_with_the_right_one(mon
     from tests.test_feedback import answer
 
     FeedbackStore(f"sqlite:///{isolated_feedback_db}").save(answer(), "v1", correct=False, right_fine="LOC:city")
-    monkeypatch.setenv("FEEDBACK_ADMIN_PASSWORD", "s3cret")
+    monkeypatch.setenv("FEEDBACK_ADMIN_PASSWORD", ADMIN_PASSWORD)
     at = feedback_page()
     at.text_input[0].set_value("guess")
     at.button[0].click().run()
     assert at.error[0].value == "Wrong password." and not at.dataframe and not at.download_button
-    at.text_input[0].set_value("s3cret")
+    at.text_input[0].set_value(ADMIN_PASSWORD)
     at.button[0].click().run()
     assert not at.exception
     assert [m.value for m in at.metric] == ["1", "0", "1"]
@@ -269,3 +270,45 @@ def test_text_that_is_not_an_english_question_gets_the_note_in_place_of_an_answe
 def test_english_questions_as_visitors_type_them_get_no_note():
     at = classify("wat is the capitol of france")
     assert not at.warning and at.metric[0].value
+
+
+def feedback_page_with(monkeypatch, password=ADMIN_PASSWORD) -> AppTest:
+    monkeypatch.setenv("FEEDBACK_ADMIN_PASSWORD", password)
+    return feedback_page()
+
+
+def open_with(at: AppTest, attempt: str) -> AppTest:
+    at.text_input[0].set_value(attempt)
+    return at.button[0].click().run()
+
+
+@pytest.mark.parametrize("password, why", [(" ", "begins or ends with a space"), ("s3cret", "fewer than 12"),
+                                           ("aaaaaaaaaaaaaaa", "too few different")])
+def test_a_weak_admin_password_keeps_the_page_locked_and_says_why(monkeypatch, password, why):
+    at = feedback_page_with(monkeypatch, password)
+    assert why in at.error[0].value and "stays locked" in at.error[0].value and not at.text_input
+
+
+def test_wrong_passwords_lock_out_and_are_logged_without_the_guess(monkeypatch, caplog):
+    at = feedback_page_with(monkeypatch)
+    for guess in ["first-guess-1", "second-guess-2", "third-guess-3"]:
+        assert open_with(at, guess).error[0].value == "Wrong password."
+    assert "Too many wrong passwords" in open_with(at, ADMIN_PASSWORD).error[0].value  # even the right one, now
+    assert not at.dataframe
+    failures = [r.getMessage() for r in caplog.records if "wrong password" in r.getMessage()]
+    assert len(failures) == 3 and not any("guess" in f for f in failures)
+    assert "3 wrong in a row" in failures[-1]
+
+
+def test_the_feedback_page_signs_out_on_request_and_after_idle_time(monkeypatch):
+    from qclass import admin
+
+    at = open_with(feedback_page_with(monkeypatch), ADMIN_PASSWORD)
+    assert at.metric and not at.exception
+    next(b for b in at.button if b.label == "Sign out").click().run()
+    assert at.text_input and not at.metric  # the password form again
+    open_with(at, ADMIN_PASSWORD)
+    monkeypatch.setattr(admin, "IDLE_S", -1)
+    at.run()
+    assert "signed out: nothing happened" in at.info[0].value and not at.metric
+

@@ -9,7 +9,7 @@ import urllib.parse
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from conftest import start_dyno
+from conftest import ADMIN_PASSWORD, start_dyno
 from test_browser import FLAGS, choose, download, open_page, upload_batch
 
 
@@ -111,7 +111,7 @@ def test_file_names_and_headers_are_shown_as_text(page, server_url, tmp_path):
 
 @pytest.mark.parametrize("path", ["/batch", "/feedback", "/model-card"])
 def test_a_bookmarked_page_opens_on_a_freshly_started_server(browser, dyno_app, artifacts_dir, path):
-    server = start_dyno(dyno_app, artifacts_dir / "fresh-server.log", FEEDBACK_ADMIN_PASSWORD="x" * 20)
+    server = start_dyno(dyno_app, artifacts_dir / "fresh-server.log", FEEDBACK_ADMIN_PASSWORD=ADMIN_PASSWORD)
     try:
         page = browser.new_page()
         page.goto(server.url + path)
@@ -184,3 +184,16 @@ def test_text_that_is_not_an_english_question_gets_a_note_in_place_of_the_answer
     expect(page.get_by_test_id("stMetricValue").first).to_be_hidden()  # no confident answer beside the note
     page.get_by_text("Show the model's guess anyway").click()
     expect(page.get_by_test_id("stMetricValue").first).to_be_visible()
+
+
+def test_the_feedback_page_is_not_listed_but_opens_by_its_link(browser, server_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(server_url)
+        nav = page.get_by_test_id("stSidebarNav")
+        expect(nav).to_contain_text("Batch", timeout=30_000)
+        expect(nav).not_to_contain_text("Feedback")
+        page.goto(f"{server_url}/feedback")
+        expect(page.locator("input[type=password]")).to_be_visible(timeout=30_000)
+    finally:
+        page.close()

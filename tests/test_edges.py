@@ -106,3 +106,58 @@ def test_streamlits_metrics_are_closed(server_url, path):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(server_url + path, timeout=10)
     assert refused.value.code == 404 and b"session" not in refused.value.read()
+
+
+async def feedback_run(websocket, widgets=()) -> tuple[str | None, list]:
+    """One run of the Feedback page: (this session's id, the elements drawn)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    message = BackMsg()
+    message.rerun_script.page_name = "feedback"
+    message.rerun_script.widget_states.widgets.extend(widgets)
+    await websocket.send(message.SerializeToString())
+    session_id, elements = None, []
+    while True:
+        reply = ForwardMsg()
+        reply.ParseFromString(await asyncio.wait_for(websocket.recv(), 30))
+        kind = reply.WhichOneof("type")
+        if kind == "new_session":
+            session_id = reply.new_session.initialize.session_id
+        elif kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
+            elements.append(reply.delta.new_element)
+        elif kind == "script_finished" and reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            return session_id, elements
+
+
+def signed_in(elements) -> bool:
+    return any(e.WhichOneof("type") == "heading" and "Feedback, newest first" in e.heading.body for e in elements)
+
+
+async def sign_in_then_resume_elsewhere(url: str, password: str) -> tuple[bool, bool]:
+    """Sign in as a browser would (cookie, user agent), leave, then resume that session by its id
+    from a client without the cookie. (Was the first signed in, is the second?)"""
+    import websockets
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    stream = url.replace("http://", "ws://") + "/_stcore/stream"
+    browser = {"Cookie": "_streamlit_xsrf=2|a|b|c", "User-Agent": "Admin's browser"}
+    async with websockets.connect(stream, subprotocols=["streamlit"], additional_headers=browser) as websocket:
+        session_id, elements = await feedback_run(websocket)
+        box = next(e.text_input.id for e in elements if e.WhichOneof("type") == "text_input")
+        submit = next(e.button.id for e in elements if e.WhichOneof("type") == "button" and e.button.label == "Open")
+        _, elements = await feedback_run(websocket, [WidgetState(id=box, string_value=password),
+                                                     WidgetState(id=submit, trigger_value=True)])
+        if not signed_in(elements):
+            _, elements = await feedback_run(websocket)  # the page reruns itself after signing in
+        first = signed_in(elements)
+    async with websockets.connect(stream, subprotocols=["streamlit", "x", session_id]) as websocket:
+        _, elements = await feedback_run(websocket)
+        return first, signed_in(elements)
+
+
+def test_a_session_id_alone_does_not_resume_a_sign_in(server_url):
+    from conftest import ADMIN_PASSWORD
+
+    first, resumed = asyncio.run(asyncio.wait_for(sign_in_then_resume_elsewhere(server_url, ADMIN_PASSWORD), 120))
+    assert first and not resumed

@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import streamlitinf
+from conftest import ADMIN_PASSWORD
 from hostile import QUESTIONS
 from qclass import artifacts, batch
 from test_app import shown
@@ -66,7 +67,7 @@ def test_batch_page_explains_each_bad_upload(name):
 
 @pytest.mark.parametrize("name", ["sql drop", "html script", "nul inside", "one megabyte"])
 def test_feedback_page_password_field_takes_hostile_text(monkeypatch, name):
-    monkeypatch.setenv("FEEDBACK_ADMIN_PASSWORD", "s3cret")
+    monkeypatch.setenv("FEEDBACK_ADMIN_PASSWORD", ADMIN_PASSWORD)
     at = AppTest.from_file(str(ROOT / "app_pages/3_Feedback.py"), default_timeout=TIMEOUT).run()
     at.text_input[0].set_value(QUESTIONS[name])
     at.button[0].click().run()
