@@ -80,8 +80,9 @@ def _read(folder: Path, name: str, reader):
     try:
         return reader(path)
     except Exception as error:  # any decoding failure means the same thing to the user
-        raise ArtifactError(f"Model file unreadable: {name} ({type(error).__name__}). It is truncated "
-                            "or corrupt: restore it from the repository or retrain.") from error
+        reason = f": {str(error)[:200]}" if isinstance(error, ValueError) and str(error) else ""
+        raise ArtifactError(f"Model file unreadable: {name} ({type(error).__name__}{reason}). It is truncated, "
+                            "corrupt or not ours: restore it from the repository or retrain.") from error
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -104,6 +105,26 @@ def _load_model(path: Path) -> NumpyTransformer:
     return NumpyTransformer(checkpoint["config"], checkpoint["state_dict"])
 
 
+def _check_label_maps(maps: dict, counts) -> None:
+    """Each index map numbers the head's outputs 0..n-1 with codes the name maps know, and every
+    subclass's class is one of the classes; ArtifactError names the first file that disagrees."""
+    def fail(name, why):
+        raise ArtifactError(f"Model file mismatch: {name}.pkl {why}. Restore the model files together, or retrain.")
+
+    for index, names, count in (("idx2class", "class2names", counts[0]), ("idx2subclass", "subclass2names", counts[1])):
+        if sorted(maps[index]) != list(range(count)):
+            fail(index, f"must number {count} outputs 0 to {count - 1}, as {MODEL_FILE} has them")
+        unknown = [code for code in maps[index].values() if not isinstance(code, str) or code not in maps[names]]
+        if unknown:
+            fail(index, f"has {unknown[0]!r}, which {names}.pkl does not name")
+        if not all(isinstance(v, str) for v in maps[names].values()):
+            fail(names, "must map codes to names (text)")
+    classes = set(maps["idx2class"].values())
+    orphans = [code for code in maps["idx2subclass"].values() if code.split(":")[0] not in classes]
+    if orphans:
+        fail("idx2subclass", f"has {orphans[0]!r}, whose class is not in idx2class")
+
+
 def load(folder: Path = ROOT) -> Bundle:
     """Build the model on CPU from the saved files; ArtifactError names any bad file."""
     folder = Path(folder)
@@ -113,6 +134,7 @@ def load(folder: Path = ROOT) -> Bundle:
     if tokenizer.get_vocab_size() != model.vocab_size:
         raise ArtifactError(f"Model file mismatch: {VOCAB_FILE} has {tokenizer.get_vocab_size()} tokens, "
                             f"{MODEL_FILE} expects {model.vocab_size}. Retrain both together.")
+    _check_label_maps(maps, model.config["lst_num_cat_in_classes"])
     card_path = folder / CARD_FILE
     card = _read(folder, CARD_FILE, lambda p: json.loads(p.read_text())) if card_path.exists() else {}
     return Bundle(model=model, tokenizer=tokenizer, parents=fine_parents(maps["idx2class"], maps["idx2subclass"]),

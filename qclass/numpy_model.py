@@ -22,10 +22,29 @@ _STORAGE_DTYPES = {"HalfStorage": np.float16, "FloatStorage": np.float32, "Doubl
                    "LongStorage": np.int64, "IntStorage": np.int32, "BoolStorage": np.bool_}
 
 
+# A weights file is read only after its sizes are checked, so a crafted one cannot make the app
+# decompress or allocate gigabytes: the file, each member and all members together, and every
+# tensor must lie inside its own storage with no more elements than that storage holds.
+MAX_FILE_BYTES = 200_000_000
+MAX_MEMBERS_BYTES = 400_000_000
+
+
+def _whole_numbers(values, name: str, least: int) -> tuple[int, ...]:
+    if not isinstance(values, (tuple, list)) or not all(type(v) is int and v >= least for v in values):
+        raise ValueError(f"a tensor's {name} must be whole numbers of at least {least}, not {values!r}")
+    return tuple(values)
+
+
 def _rebuild_tensor(storage, offset, size, stride, *_):
+    (offset,) = _whole_numbers([offset], "offset", 0)
+    size, stride = _whole_numbers(size, "size", 0), _whole_numbers(stride, "stride", 1)
+    if len(size) != len(stride):
+        raise ValueError("a tensor's size and stride differ in length")
+    elements = int(np.prod(size, dtype=np.int64)) if size else 1
+    if elements and (elements > storage.size or offset + sum((n - 1) * s for n, s in zip(size, stride)) >= storage.size):
+        raise ValueError(f"a tensor of size {size} and stride {stride} does not fit its storage")
     itemsize = storage.dtype.itemsize
-    return np.ndarray(tuple(size), storage.dtype, storage, offset * itemsize,
-                      tuple(s * itemsize for s in stride)).copy()
+    return np.ndarray(size, storage.dtype, storage, offset * itemsize, tuple(s * itemsize for s in stride)).copy()
 
 
 class _CheckpointUnpickler(pickle.Unpickler):
@@ -51,7 +70,12 @@ class _CheckpointUnpickler(pickle.Unpickler):
 
 def read_checkpoint(path: str | Path) -> dict:
     """{"config": ..., "state_dict": {name: float32 or int array}} from a torch.save zip file."""
+    if Path(path).stat().st_size > MAX_FILE_BYTES:
+        raise ValueError(f"the file is over {MAX_FILE_BYTES // 10**6} MB")
     with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        if any(m.file_size > MAX_MEMBERS_BYTES for m in members) or sum(m.file_size for m in members) > MAX_MEMBERS_BYTES:
+            raise ValueError(f"its contents would unpack to over {MAX_MEMBERS_BYTES // 10**6} MB")
         pickles = [n for n in archive.namelist() if n.endswith("/data.pkl")]
         if len(pickles) != 1:
             raise ValueError("not a PyTorch checkpoint (no data.pkl)")
@@ -60,9 +84,62 @@ def read_checkpoint(path: str | Path) -> dict:
             raise ValueError("big-endian checkpoint")
         with archive.open(pickles[0]) as f:
             checkpoint = _CheckpointUnpickler(f, archive, prefix).load()
+    if not (isinstance(checkpoint, dict) and isinstance(checkpoint.get("config"), dict)
+            and isinstance(checkpoint.get("state_dict"), dict)
+            and all(isinstance(v, np.ndarray) for v in checkpoint["state_dict"].values())):
+        raise ValueError("a weights file is {'config': {...}, 'state_dict': {name: tensor}}")
     checkpoint["state_dict"] = {k: v.astype(np.float32) if v.dtype.kind == "f" else v
                                 for k, v in checkpoint["state_dict"].items()}
     return checkpoint
+
+
+CONFIG_LIMITS = {"vocab_size": (1, 1_000_000), "pad_id": (0, 999_999), "emb_dim": (1, 8192), "dim_model": (1, 8192),
+                 "dim_inner": (1, 32768), "layers": (1, 64), "heads": (1, 128), "num_pos": (1, 8192),
+                 "num_class_heads": (1, 8)}
+
+
+def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
+    """Every tensor the model needs, with its shape, from a checked config; ValueError names what is wrong."""
+    for key, (low, high) in CONFIG_LIMITS.items():
+        value = config.get(key)
+        if type(value) is not int or not low <= value <= high:
+            raise ValueError(f"config {key} must be a whole number from {low} to {high}, not {value!r}")
+    c = config
+    classes = c.get("lst_num_cat_in_classes")
+    if (not isinstance(classes, (list, tuple)) or len(classes) != c["num_class_heads"]
+            or not all(type(n) is int and 1 <= n <= 10_000 for n in classes)):
+        raise ValueError(f"config lst_num_cat_in_classes must give one class count per head, not {classes!r}")
+    if c["pad_id"] >= c["vocab_size"]:
+        raise ValueError("config pad_id must be a token of the vocabulary")
+    d, inner = c["dim_model"], c["dim_inner"]
+    if d % c["heads"]:
+        raise ValueError(f"config dim_model ({d}) must divide into heads ({c['heads']})")
+    shapes = {"tok_emb.weight": (c["vocab_size"], c["emb_dim"]), "pos_emb.weight": (c["num_pos"], d),
+              "emb_norm.weight": (d,), "emb_norm.bias": (d,)}
+    if c["emb_dim"] != d:
+        shapes.update({"emb_proj.weight": (d, c["emb_dim"]), "emb_proj.bias": (d,)})
+    for i in range(c["layers"]):
+        p = f"encoder.layers.{i}."
+        shapes.update({p + "self_attn.in_proj_weight": (3 * d, d), p + "self_attn.in_proj_bias": (3 * d,),
+                       p + "self_attn.out_proj.weight": (d, d), p + "self_attn.out_proj.bias": (d,),
+                       p + "linear1.weight": (inner, d), p + "linear1.bias": (inner,),
+                       p + "linear2.weight": (d, inner), p + "linear2.bias": (d,),
+                       p + "norm1.weight": (d,), p + "norm1.bias": (d,), p + "norm2.weight": (d,), p + "norm2.bias": (d,)})
+    for i, n in enumerate(classes):
+        shapes.update({f"heads.{i}.weight": (n, d), f"heads.{i}.bias": (n,)})
+    return shapes
+
+
+def check(config: dict, state_dict: dict) -> None:
+    """ValueError unless every tensor the config calls for is there, floating point, of its shape, and finite."""
+    for name, shape in expected_shapes(config).items():
+        tensor = state_dict.get(name)
+        if tensor is None:
+            raise ValueError(f"tensor {name} is missing")
+        if tensor.dtype.kind != "f" or tensor.shape != shape:
+            raise ValueError(f"tensor {name} is {tensor.dtype} {tensor.shape}; the config calls for float {shape}")
+        if not np.isfinite(tensor).all():
+            raise ValueError(f"tensor {name} holds values that are not finite")
 
 
 # OpenBLAS computes a product of at most 10**6 multiply-adds (rows x inner x columns) directly,
@@ -121,6 +198,7 @@ class NumpyTransformer:
     """TwoClassHeadClassificationTransformer's eval-mode forward pass over a saved state_dict."""
 
     def __init__(self, config: dict, state_dict: dict[str, np.ndarray], columns: int | None = SLICE_COLUMNS):
+        check(config, state_dict)
         s = {k: np.asarray(v, dtype=np.float32) for k, v in state_dict.items()}
         linear = lambda name: Linear(s[name + "weight"], s[name + "bias"], columns)
         self.config = dict(config)
