@@ -409,11 +409,78 @@ def slug_size() -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
 
+async def paste_batch(url: str, text: str) -> str:
+    """A visitor without a browser pastes text on the Batch page and presses Classify all; returns
+    the page's messages once its run ends (after waiting its turn in the batch queue)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    async def run(websocket, widgets=()):
+        message = BackMsg()
+        message.rerun_script.page_name = "batch"
+        message.rerun_script.widget_states.widgets.extend(widgets)
+        await websocket.send(message.SerializeToString())
+        elements = []
+        while True:
+            reply = ForwardMsg()
+            reply.ParseFromString(await websocket.recv())
+            if reply.WhichOneof("type") == "delta" and reply.delta.WhichOneof("type") == "new_element":
+                elements.append(reply.delta.new_element)
+            elif reply.WhichOneof("type") == "script_finished" and reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                return elements
+
+    async with connect(url) as websocket:
+        elements = await run(websocket)
+        box = next(e.text_area.id for e in elements if e.WhichOneof("type") == "text_area")
+        go = next(e.button.id for e in elements if e.WhichOneof("type") == "button" and e.button.label == "Classify all")
+        elements = await run(websocket, [WidgetState(id=box, string_value=text), WidgetState(id=go, trigger_value=True)])
+        return " ".join(e.alert.body for e in elements if e.WhichOneof("type") == "alert")
+
+
+def heavy_batches(sessions: int = 3, questions: int = 10_000) -> dict:
+    """sessions visitors each paste `questions` questions of 480 characters (4.8 MB: inside every
+    limit) at the same moment; the server's peak memory, sampled every 0.2 s, and how long it took."""
+    import tempfile
+    import threading
+
+    question = ("What is the name of the longest river that flows through the country described here " * 6)[:479] + "?"
+    text = "\n".join([question] * questions)
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(build_app(Path(folder)))
+        server.wait_healthy()
+        peak, done, start = [server.rss_mb()], threading.Event(), time.perf_counter()
+
+        def sample():
+            while not done.wait(0.2):
+                peak.append(server.rss_mb())
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            async def all_at_once():
+                return await asyncio.gather(*(paste_batch(server.url, text) for _ in range(sessions)))
+
+            messages = asyncio.run(asyncio.wait_for(all_at_once(), 1800))
+        finally:
+            done.set()
+            sampler.join()
+            server.stop()
+    return {"sessions": sessions, "questions_each": questions, "mb_pasted_each": round(len(text.encode()) / 1e6, 2),
+            "completed": sum(f"Classified {questions:,} questions" in m for m in messages),
+            "seconds": round(time.perf_counter() - start, 1), "peak_rss_mb": round(max(peak), 1)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--skip-slug", action="store_true", help="skip the slug build (it installs packages)")
+    parser.add_argument("--heavy-batches", action="store_true",
+                        help="only: three visitors paste 10,000 long questions each at once; peak server memory")
     args = parser.parse_args(argv)
+    if args.heavy_batches:
+        print(json.dumps(heavy_batches(), indent=1))
+        return 0
     from qclass.artifacts import ArtifactError
 
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from dataclasses import dataclass
 
 from qclass.inference import clean
@@ -13,6 +14,59 @@ MAX_BYTES = 5 * 1024 * 1024  # Streamlit's server.maxUploadSize is set to the sa
 # What the model says of each question, after the input's own columns.
 RESULT_COLUMNS = ["coarse", "class", "fine", "subclass", "coarse_confidence", "fine_confidence", "guess", "cut"]
 DELIMITERS = (",", ";", "\t")  # Excel writes ; where the decimal mark is a comma
+
+
+# Batches classified at once per process; the rest wait their turn (qclass.batch.Queue). One
+# batch of 10,000 questions keeps a core busy for about 20 s and holds its table in memory.
+CONCURRENT_BATCHES = 1
+
+
+class Queue:
+    """Turns for batches: at most `size` run at once, the rest wait in arrival order and can see
+    how many are ahead of them."""
+
+    def __init__(self, size: int = CONCURRENT_BATCHES):
+        self.size, self._free, self._waiting = size, size, []
+        self._changed = threading.Condition()
+
+    def join(self) -> object:
+        """A ticket at the back of the line."""
+        ticket = object()
+        with self._changed:
+            self._waiting.append(ticket)
+        return ticket
+
+    def wait_turn(self, ticket, seconds: float) -> int:
+        """0 once the ticket's batch may run (it then holds a turn until done()); otherwise, after
+        up to `seconds`, how many batches are ahead of it (running ones included)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._free > 0 and self._waiting[0] is ticket, timeout=seconds)
+            if self._free > 0 and self._waiting[0] is ticket:
+                self._waiting.pop(0)
+                self._free -= 1
+                return 0
+            return self._waiting.index(ticket) + self.size - self._free
+
+    def leave(self, ticket):
+        """Out of the line without running (the visitor cancelled or left)."""
+        with self._changed:
+            if ticket in self._waiting:
+                self._waiting.remove(ticket)
+                self._changed.notify_all()
+
+    def done(self):
+        with self._changed:
+            self._free += 1
+            self._changed.notify_all()
+
+
+QUEUE = Queue()
+
+
+def slim(result: dict) -> dict:
+    """Only what the results table needs: a batch keeps 10,000 of these in the session."""
+    return {key: result[key] for key in ("coarse", "class", "fine", "subclass", "coarse_confidence",
+                                         "fine_confidence", "guess", "truncated")}
 
 
 class BatchInputError(ValueError):

@@ -161,3 +161,44 @@ def test_a_session_id_alone_does_not_resume_a_sign_in(server_url):
 
     first, resumed = asyncio.run(asyncio.wait_for(sign_in_then_resume_elsewhere(server_url, ADMIN_PASSWORD), 120))
     assert first and not resumed
+
+
+def test_the_batch_queue_runs_in_turn_and_says_the_place_in_line():
+    from qclass.batch import Queue
+
+    queue = Queue(1)
+    first, second, third = queue.join(), queue.join(), queue.join()
+    assert queue.wait_turn(first, 0) == 0
+    assert queue.wait_turn(second, 0) == 1 and queue.wait_turn(third, 0) == 2  # running one included
+    queue.leave(second)  # cancelled
+    assert queue.wait_turn(third, 0) == 1
+    queue.done()
+    assert queue.wait_turn(third, 0) == 0
+
+
+async def oversized_question(url: str, megabytes: int):
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    from websockets.exceptions import ConnectionClosed
+
+    async with connect(url) as websocket:
+        visitor = SocketVisitor(websocket)
+        await visitor.open_page()
+        try:
+            await visitor.rerun([WidgetState(id=visitor.question_id, string_value="why " * (megabytes * 262_144)),
+                                 WidgetState(id=visitor.submit_id, trigger_value=True)])
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+        return "answered"
+
+
+def test_a_message_over_the_limit_closes_only_its_own_connection(server_url):
+    assert asyncio.run(asyncio.wait_for(oversized_question(server_url, 7), 60)) == 1009  # Message Too Big
+
+    async def still_answers():
+        async with connect(server_url) as websocket:
+            visitor = SocketVisitor(websocket)
+            await visitor.open_page()
+            await visitor.ask("Who wrote Hamlet?", "HUMAN", "individual")
+
+    asyncio.run(asyncio.wait_for(still_answers(), 60))
+
