@@ -89,5 +89,7 @@ if "batch_results" in st.session_state:
         "coarse_confidence": st.column_config.ProgressColumn("class confidence", min_value=0.0, max_value=1.0),
         "fine_confidence": st.column_config.ProgressColumn("subclass confidence", min_value=0.0, max_value=1.0),
     })
-    st.download_button("Download results (CSV)", batch.to_csv(table, results), file_name="question_classes.csv",
+    # A callable: the CSV is made on the click, over this visitor's own connection, and held by the
+    # server only from then on (not for every visitor who merely looks at the table).
+    st.download_button("Download results (CSV)", lambda: batch.to_csv(table, results), file_name="question_classes.csv",
                        mime="text/csv", on_click="ignore", type="primary")

@@ -121,9 +121,11 @@ if len(records) > SHOWN_ROWS:
     st.caption(f"Showing the newest {SHOWN_ROWS:,} of {len(records):,} chosen rows; the downloads hold all of them.")
 st.dataframe(pd.DataFrame(records[:SHOWN_ROWS]), hide_index=True,
              column_config={"confidence": st.column_config.NumberColumn(format="percent")})
-st.download_button("Download the table (CSV)", csv_bytes(records, list(records[0]) if records else []),
+# Callables: each file is made on the click, over the signed-in connection, so its /media/ address
+# exists only after that click and is sent only to that browser.
+st.download_button("Download the table (CSV)", lambda: csv_bytes(records, list(records[0]) if records else []),
                    file_name="feedback.csv", mime="text/csv", on_click="ignore", disabled=not records)
-st.download_button("Export for training (TREC format)", export.encode("utf-8"),
+st.download_button("Export for training (TREC format)", lambda: export.encode("utf-8"),
                    file_name="feedback.label", mime="text/plain", on_click="ignore", type="primary",
                    disabled=not export)
 st.caption(f"{export.count(chr(10)):,} lines"

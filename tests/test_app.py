@@ -108,9 +108,10 @@ def test_batch_csv_upload_shows_table_and_offers_csv():
     assert "Classified 3 questions" in at.success[0].value
     table = at.dataframe[0].value
     assert list(table["fine"]) == ["HUM:ind", "LOC:city", "NUM:dist"]
-    # AppTest keeps the file in a mock media store; test_browser downloads and reads it for real.
+    # The file is made on the click (no address in the page until then); test_browser downloads it for real.
     download = at.download_button[0].proto
-    assert download.label == "Download results (CSV)" and download.url.endswith(".csv") and download.ignore_rerun
+    assert download.label == "Download results (CSV)" and download.ignore_rerun
+    assert download.deferred_file_id and not download.url
 
 
 def test_batch_text_upload_and_paste():
@@ -237,6 +238,7 @@ def test_feedback_page_refuses_a_wrong_password_and_opens_with_the_right_one(mon
     table, export = (b.proto for b in at.download_button)
     assert table.label == "Download the table (CSV)" and not table.disabled
     assert export.label == "Export for training (TREC format)" and not export.disabled
+    assert not table.url and not export.url  # each made on its click, over the signed-in connection
 
 
 def test_glossary_explains_every_class_and_subclass_with_an_example():
