@@ -409,32 +409,40 @@ def slug_size() -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
 
+async def run_page(websocket, page: str = "", widgets=()) -> tuple:
+    """One script run over Streamlit's own protocol, as the page's JavaScript asks for it:
+    (the NewSession message, or None on a later run; the elements drawn) once the run ends."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    message = BackMsg()
+    message.rerun_script.page_name = page
+    message.rerun_script.widget_states.widgets.extend(widgets)
+    await websocket.send(message.SerializeToString())
+    new_session, elements = None, []
+    while True:
+        reply = ForwardMsg()
+        reply.ParseFromString(await websocket.recv())
+        kind = reply.WhichOneof("type")
+        if kind == "new_session":
+            new_session = reply.new_session
+        elif kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
+            elements.append(reply.delta.new_element)
+        elif kind == "script_finished" and reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            return new_session, elements
+
+
 async def paste_batch(url: str, text: str) -> str:
     """A visitor without a browser pastes text on the Batch page and presses Classify all; returns
     the page's messages once its run ends (after waiting its turn in the batch queue)."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-    async def run(websocket, widgets=()):
-        message = BackMsg()
-        message.rerun_script.page_name = "batch"
-        message.rerun_script.widget_states.widgets.extend(widgets)
-        await websocket.send(message.SerializeToString())
-        elements = []
-        while True:
-            reply = ForwardMsg()
-            reply.ParseFromString(await websocket.recv())
-            if reply.WhichOneof("type") == "delta" and reply.delta.WhichOneof("type") == "new_element":
-                elements.append(reply.delta.new_element)
-            elif reply.WhichOneof("type") == "script_finished" and reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-                return elements
-
     async with connect(url) as websocket:
-        elements = await run(websocket)
+        _, elements = await run_page(websocket, "batch")
         box = next(e.text_area.id for e in elements if e.WhichOneof("type") == "text_area")
         go = next(e.button.id for e in elements if e.WhichOneof("type") == "button" and e.button.label == "Classify all")
-        elements = await run(websocket, [WidgetState(id=box, string_value=text), WidgetState(id=go, trigger_value=True)])
+        _, elements = await run_page(websocket, "batch", [WidgetState(id=box, string_value=text),
+                                                          WidgetState(id=go, trigger_value=True)])
         return " ".join(e.alert.body for e in elements if e.WhichOneof("type") == "alert")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import threading
 
-
 from qclass import artifacts
 from qclass.guess import why_a_guess
 from qclass.numpy_model import blas_threads

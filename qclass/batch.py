@@ -40,8 +40,7 @@ class Queue:
         """0 once the ticket's batch may run (it then holds a turn until done()); otherwise, after
         up to `seconds`, how many batches are ahead of it (running ones included)."""
         with self._changed:
-            self._changed.wait_for(lambda: self._free > 0 and self._waiting[0] is ticket, timeout=seconds)
-            if self._free > 0 and self._waiting[0] is ticket:
+            if self._changed.wait_for(lambda: self._free > 0 and self._waiting[0] is ticket, timeout=seconds):
                 self._waiting.pop(0)
                 self._free -= 1
                 return 0

@@ -17,17 +17,18 @@ SERVER_SETTINGS = ("server.port", "server.address", "server.headless", "server.f
                    "server.maxUploadSize", "runner.postScriptGC", "client.showErrorDetails", "client.toolbarMode")
 
 
-_started = threading.Event()
-_start_lock = threading.Lock()
+_logged = False
+_log_lock = threading.Lock()
 
 
 def log_server_settings() -> dict:
     """Once per process: the effective settings, and a refused DATABASE_URL, in the log."""
+    global _logged
     settings = {name: st.get_option(name) for name in SERVER_SETTINGS}
-    with _start_lock:
-        if _started.is_set():
+    with _log_lock:
+        if _logged:
             return settings
-        _started.set()
+        _logged = True
         log = get_logger(__name__)
         log.info("Serving with %s", " ".join(f"{k}={v!r}" for k, v in settings.items()))
         try:

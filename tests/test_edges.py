@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import start_dyno
-from loadtest import SocketVisitor, connect
+from loadtest import SocketVisitor, connect, run_page
 from qclass.feedback import TIMEOUT_S, FeedbackError, FeedbackStore
 
 
@@ -109,25 +109,9 @@ def test_streamlits_metrics_are_closed(server_url, path):
 
 
 async def feedback_run(websocket, widgets=()) -> tuple[str | None, list]:
-    """One run of the Feedback page: (this session's id, the elements drawn)."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-    message = BackMsg()
-    message.rerun_script.page_name = "feedback"
-    message.rerun_script.widget_states.widgets.extend(widgets)
-    await websocket.send(message.SerializeToString())
-    session_id, elements = None, []
-    while True:
-        reply = ForwardMsg()
-        reply.ParseFromString(await asyncio.wait_for(websocket.recv(), 30))
-        kind = reply.WhichOneof("type")
-        if kind == "new_session":
-            session_id = reply.new_session.initialize.session_id
-        elif kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
-            elements.append(reply.delta.new_element)
-        elif kind == "script_finished" and reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-            return session_id, elements
+    """One run of the Feedback page: (this session's id on its first run, the elements drawn)."""
+    new_session, elements = await asyncio.wait_for(run_page(websocket, "feedback", widgets), 30)
+    return (new_session.initialize.session_id if new_session else None), elements
 
 
 def signed_in(elements) -> bool:

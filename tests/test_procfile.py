@@ -7,29 +7,13 @@ import asyncio
 import hashlib
 
 from conftest import start_dyno
-from loadtest import connect
+from loadtest import connect, run_page
 
 
 async def session_view(url: str, page: str = "") -> tuple:
     """(NewSession message, elements drawn) of one page run, over Streamlit's own protocol."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
     async with connect(url) as websocket:
-        message = BackMsg()
-        message.rerun_script.page_name = page
-        await websocket.send(message.SerializeToString())
-        new_session, elements = None, []
-        while True:
-            reply = ForwardMsg()
-            reply.ParseFromString(await asyncio.wait_for(websocket.recv(), 30))
-            kind = reply.WhichOneof("type")
-            if kind == "new_session":
-                new_session = reply.new_session
-            elif kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
-                elements.append(reply.delta.new_element)
-            elif kind == "script_finished" and reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-                return new_session, elements
+        return await asyncio.wait_for(run_page(websocket, page), 30)
 
 
 def digests(folder):
