@@ -383,6 +383,90 @@ async def measure_server(answers) -> dict:
     return figures
 
 
+def api_client(url: str, body: bytes, deadline: float, most: int, latencies: list, errors: list, answered: list):
+    """One HTTP client on one keep-alive connection: POST body to /api/classify until the deadline
+    or `most` requests, each timed; a non-200 or a broken connection is an error, and it goes on."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=ANSWER_TIMEOUT_MS / 1000)
+    headers = {"Content-Type": "application/json"}
+    try:
+        for _ in range(most):
+            if time.perf_counter() > deadline:
+                break
+            start = time.perf_counter()
+            try:
+                connection.request("POST", "/api/classify", body, headers)
+                reply = connection.getresponse()
+                data = reply.read()
+                if reply.status != 200:
+                    raise RuntimeError(f"{reply.status} {data[:200]!r}")
+                answer = json.loads(data)
+                answered.append(len(answer["results"]) if "results" in answer else 1)
+                latencies.append(time.perf_counter() - start)
+            except Exception as problem:
+                errors.append(describe(problem))
+                connection.close()
+    finally:
+        connection.close()
+
+
+def api_load(server: Server, clients: int, per_request: int, seconds: float = 15, cpus=None) -> dict:
+    """clients concurrent HTTP clients, each sending requests of per_request questions for the given
+    seconds (at most 2,000 requests each): answers a second, request latency, server CPU per answer."""
+    import threading
+
+    questions = [q for q, *_ in expected_answers()]
+    body = json.dumps({"question": questions[0]} if per_request == 1 else
+                      {"questions": [questions[i % len(questions)] for i in range(per_request)]}).encode()
+    latencies, errors, answered = [], [], []
+    started, cpu_before, cores_before = time.perf_counter(), server.cpu_s(), core_times()
+    deadline = started + seconds
+    threads = [threading.Thread(target=api_client, args=(server.url, body, deadline, 2000, latencies, errors, answered))
+               for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 2 * ANSWER_TIMEOUT_MS / 1000)
+    elapsed, server_cpu, cores = time.perf_counter() - started, server.cpu_s() - cpu_before, core_times()
+    ordered, answers = sorted(latencies), sum(answered)
+    return {"clients": clients, "questions_per_request": per_request, "requests": len(latencies),
+            "errors": len(errors), "error_samples": errors[:3],
+            "answers_per_s": round(answers / elapsed, 1),
+            "latency_p50_ms": round(1000 * statistics.median(ordered), 1) if ordered else None,
+            "latency_p95_ms": round(1000 * ordered[max(0, int(0.95 * len(ordered)) - 1)], 1) if ordered else None,
+            "server_cpu_ms_per_answer": round(1000 * server_cpu / answers, 2) if answers else None,
+            # answers a second the server's CPU time would allow on one fully busy core
+            "answers_per_core_s": round(answers / server_cpu, 1) if server_cpu else None,
+            **({"server_core_busy": busy_share(cores_before, cores, cpus[0]),
+                "client_cores_busy": busy_share(cores_before, cores, cpus[1])} if cpus else {})}
+
+
+def measure_api(seconds: float = 15) -> dict:
+    """The JSON API on the Procfile's server, pinned to one core (the clients on the others), with
+    no rate limit (all clients share one address): single-question and 64-question requests from
+    1, 10 and 50 concurrent clients."""
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpus, client_cpus = ({cpus[0]}, set(cpus[1:])) if len(cpus) > 1 else (None, None)
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(build_app(Path(folder)), server_cpus, API_RATE_LIMIT="0")
+        before = os.sched_getaffinity(0)
+        try:
+            if client_cpus:
+                os.sched_setaffinity(0, client_cpus)
+            server.wait_healthy()
+            pinned = (server_cpus, client_cpus) if client_cpus else None
+            api_load(server, 2, 64, seconds=3)  # warm-up: the model loads on the first question
+            levels = [api_load(server, clients, per_request, seconds, pinned)
+                      for per_request in (1, 64) for clients in (1, 10, 50)]
+            return {"server_cpus": sorted(server_cpus or cpus), "rss_after_mb": round(server.rss_mb(), 1), "levels": levels}
+        finally:
+            os.sched_setaffinity(0, before)
+            server.stop()
+
+
 def slug_size() -> dict:
     """requirements.txt into a clean folder, plus the app files minus .slugignore, tar+gzip."""
     work = Path(tempfile.mkdtemp(prefix="qclass-slug-"))
@@ -483,11 +567,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--skip-slug", action="store_true", help="skip the slug build (it installs packages)")
+    parser.add_argument("--api", action="store_true", help="only: the JSON API's throughput under 1, 10 and 50 clients")
     parser.add_argument("--heavy-batches", action="store_true",
                         help="only: three visitors paste 10,000 long questions each at once; peak server memory")
     args = parser.parse_args(argv)
     if args.heavy_batches:
         print(json.dumps(heavy_batches(), indent=1))
+        return 0
+    if args.api:
+        print(json.dumps({"machine": f"{cpu_model()}, {os.cpu_count()} CPUs", "api": measure_api()}, indent=1))
         return 0
     from qclass.artifacts import ArtifactError
 

@@ -1,4 +1,5 @@
-"""The web process: the app's pages (streamlitapp.py) behind a few HTTP safeguards.
+"""The web process: the app's pages (streamlitapp.py) and the JSON API (qclass/api.py, at /api),
+behind a few HTTP safeguards.
 
     streamlit run serve.py     # what the Procfile runs; `streamlit run streamlitapp.py` serves the pages alone
 
@@ -8,9 +9,14 @@ Streamlit serves this st.App the same way as a page script, with the same settin
   the Feedback page included, inside its own and trick a click;
 - X-Content-Type-Options: nosniff, so a download is never run as a script or page;
 - Streamlit's /_stcore/metrics (session counts, cache names, upload memory) answers 404.
+And one thing to every connection: TCP_NODELAY (see no_nagle).
 """
 
+import gc
+import socket
+
 import streamlit as st
+from streamlit.logger import get_logger
 
 CLOSED_PATHS = ("/_stcore/metrics",)
 HEADERS = [(b"x-frame-options", b"SAMEORIGIN"), (b"content-security-policy", b"frame-ancestors 'self'"),
@@ -45,4 +51,33 @@ def middleware():
     return [Middleware(Safeguards)]
 
 
-app = st.App("streamlitapp.py", middleware=middleware())
+def no_nagle() -> int:
+    """TCP_NODELAY on the server's listening sockets, which Linux passes on to every connection.
+
+    Streamlit binds its socket as socket.socket(family) (protocol 0), and asyncio sets TCP_NODELAY
+    only on sockets whose protocol reads IPPROTO_TCP, so every connection kept Nagle's algorithm:
+    on a kept-alive connection a response's body waited for the client's delayed ACK of its headers,
+    40 ms on every HTTP answer after a connection's first (tests/test_api.py measures it). The socket
+    is already listening when `streamlit run` imports this file; it is found among live objects."""
+    listening = [s for s in gc.get_objects() if isinstance(s, socket.socket) and s.fileno() >= 0
+                 and s.family in (socket.AF_INET, socket.AF_INET6) and s.type == socket.SOCK_STREAM
+                 and s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)]
+    for sock in listening:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if not listening:
+        get_logger(__name__).warning("serve.py found no listening socket to set TCP_NODELAY on")
+    return len(listening)
+
+
+def routes():
+    from starlette.routing import Mount
+
+    from qclass import api
+
+    return [Mount("/api", app=api.build())]
+
+
+no_nagle()
+for name in ("streamlitinf", "qclass"):  # our modules' log lines, formatted as Streamlit's own
+    get_logger(name)
+app = st.App("streamlitapp.py", routes=routes(), middleware=middleware())

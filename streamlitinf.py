@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
@@ -32,9 +33,11 @@ def load_model(folder: str | None = None) -> artifacts.Bundle:
             if "OPENBLAS_NUM_THREADS" not in os.environ:
                 blas_threads(1)
             _bundles[folder] = artifacts.load(folder)
+            log.info("Model %s loaded from %s", _bundles[folder].card.get("model_version", "unknown"), folder)
         return _bundles[folder]
 
 
+log = logging.getLogger(__name__)
 _bundles: dict[str, artifacts.Bundle] = {}
 _loading = threading.Lock()
 

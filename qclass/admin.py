@@ -44,7 +44,9 @@ def weakness(password: str) -> str | None:
 def client_address(headers, connection_address: str | None) -> str:
     """The visitor's address: the last X-Forwarded-For entry (added by Heroku's router; earlier
     entries come from the client and prove nothing), else the connection's."""
-    values = headers.get_all("X-Forwarded-For") if hasattr(headers, "get_all") else []
+    # Streamlit's st.context.headers has get_all, Starlette's request.headers getlist.
+    read_all = getattr(headers, "get_all", None) or getattr(headers, "getlist", None)
+    values = read_all("X-Forwarded-For") if read_all else []
     forwarded = [part.strip() for value in values if isinstance(value, str) for part in value.split(",")
                  if part.strip()] if isinstance(values, list) else []
     return forwarded[-1] if forwarded else (_text(connection_address) or "unknown")

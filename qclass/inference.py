@@ -8,6 +8,7 @@ fine class inside it, so the two answers always agree (never LOC with HUM:ind).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +18,15 @@ SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 # Far more than any question; the model reads at most its first num_pos tokens anyway, and the
 # cut keeps the tokenizer's work bounded for a pasted book.
 MAX_CHARS = 2_000
+# Half of a UTF-16 pair on its own: JSON ("\ud800") can carry one, UTF-8 and the tokenizer cannot.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def normalise(text) -> str:
     """The question without NULs and surrounding space, whole; ValueError for what is not a question."""
     if not isinstance(text, str):
         raise ValueError(f"A question must be text, not {type(text).__name__}.")
-    text = text.replace("\x00", " ").strip()
+    text = _LONE_SURROGATE.sub("\ufffd", text.replace("\x00", " ")).strip()
     if not text:
         raise ValueError("The question is empty: type a question, e.g. 'Who wrote Hamlet?'.")
     return text
