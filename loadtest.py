@@ -17,6 +17,12 @@ and all traffic stays on this machine. Measures:
   (and 50 over WebSockets): errors, the latency from clicking Classify to the answer on the page
   (browser) or to the answer's arrival (WebSocket), p50/p95, and the server's CPU time per answer.
   With two or more cores the server runs on one core and the clients on the others.
+- the JSON API: 1, 10 and 50 concurrent HTTP clients (keep-alive connections) sending single-question
+  and 64-question requests for 15 s each: answers a second, request latency p50/p95, the server's
+  CPU time per answer, and answers a second per fully busy server core.
+
+    python loadtest.py --api          # only the API (about 2 minutes)
+    python loadtest.py --websockets   # only the page's WebSocket visitors (about 2 minutes)
 """
 
 from __future__ import annotations
@@ -215,21 +221,25 @@ def describe(problem: Exception) -> str:
 class SocketVisitor:
     """A visitor without a browser: Streamlit's WebSocket protocol (protobuf BackMsg up, ForwardMsg
     down), as the page's JavaScript speaks it. Clicking Classify is a rerun whose widget states carry
-    the typed question and the form's submit trigger."""
+    the typed question and the button's trigger; like the browser, it names the fragment the
+    question box is drawn in (if any), so only that fragment reruns."""
 
     def __init__(self, websocket):
         self.websocket = websocket
         self.question_id = self.submit_id = None
+        self.fragment_id, self.drawn_in = "", []
 
-    async def rerun(self, widgets=(), until=None) -> tuple[list, float | None]:
-        """Send one rerun; read until the script finishes. Returns the elements it drew, and the
-        seconds until until(elements) first held (the answer arrived), or None."""
+    async def rerun(self, widgets=(), until=None, fragment_id: str = "") -> tuple[list, float | None]:
+        """Send one rerun (of one fragment if fragment_id is given); read until the script finishes.
+        Returns the elements it drew, and the seconds until until(elements) first held (the answer
+        arrived), or None. self.drawn_in then holds each element's fragment id."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
         message = BackMsg()
         message.rerun_script.widget_states.widgets.extend(widgets)
-        start, arrived, elements = time.perf_counter(), None, []
+        message.rerun_script.fragment_id = fragment_id
+        start, arrived, elements, self.drawn_in = time.perf_counter(), None, [], []
         await self.websocket.send(message.SerializeToString())
         while True:
             reply = ForwardMsg()
@@ -237,6 +247,7 @@ class SocketVisitor:
             kind = reply.WhichOneof("type")
             if kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
                 elements.append(reply.delta.new_element)
+                self.drawn_in.append(reply.delta.fragment_id)
                 if arrived is None and until and until(elements):
                     arrived = time.perf_counter() - start
             elif kind == "script_finished" and reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
@@ -244,8 +255,9 @@ class SocketVisitor:
 
     async def open_page(self):
         elements, _ = await self.rerun()
-        self.question_id = next(e.text_input.id for e in elements
-                                if e.WhichOneof("type") == "text_input" and e.text_input.label == "Your question")
+        box = next(i for i, e in enumerate(elements)
+                   if e.WhichOneof("type") == "text_input" and e.text_input.label == "Your question")
+        self.question_id, self.fragment_id = elements[box].text_input.id, self.drawn_in[box]
         self.submit_id = next(e.button.id for e in elements
                               if e.WhichOneof("type") == "button" and e.button.label == "Classify")
 
@@ -258,7 +270,7 @@ class SocketVisitor:
 
         _, seconds = await asyncio.wait_for(self.rerun(
             [WidgetState(id=self.question_id, string_value=question), WidgetState(id=self.submit_id, trigger_value=True)],
-            until=answered), timeout=ANSWER_TIMEOUT_MS / 1000)
+            until=answered, fragment_id=self.fragment_id), timeout=ANSWER_TIMEOUT_MS / 1000)
         if seconds is None:
             raise AssertionError("the page finished without this answer")
         return seconds
@@ -467,6 +479,28 @@ def measure_api(seconds: float = 15) -> dict:
             server.stop()
 
 
+async def measure_sockets() -> dict:
+    """Only the WebSocket visitors (10, 25, 50, 20 questions each) on the Procfile's server pinned to
+    one core: the page's server CPU per answer in about two minutes, without browsers."""
+    answers = expected_answers()
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpus, client_cpus = ({cpus[0]}, set(cpus[1:])) if len(cpus) > 1 else (None, None)
+    before = os.sched_getaffinity(0)
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(build_app(Path(folder)), server_cpus)
+        try:
+            if client_cpus:
+                os.sched_setaffinity(0, client_cpus)
+            server.wait_healthy()
+            pinned = (server_cpus, client_cpus) if client_cpus else None
+            await load(None, server, answers, sessions=3, questions=20)  # warm-up
+            return {"server_cpus": sorted(server_cpus or cpus),
+                    "load": [await load(None, server, answers, sessions=n, questions=20, cpus=pinned) for n in (10, 25, 50)]}
+        finally:
+            os.sched_setaffinity(0, before)
+            server.stop()
+
+
 def slug_size() -> dict:
     """requirements.txt into a clean folder, plus the app files minus .slugignore, tar+gzip."""
     work = Path(tempfile.mkdtemp(prefix="qclass-slug-"))
@@ -568,14 +602,19 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--skip-slug", action="store_true", help="skip the slug build (it installs packages)")
     parser.add_argument("--api", action="store_true", help="only: the JSON API's throughput under 1, 10 and 50 clients")
+    parser.add_argument("--websockets", action="store_true", help="only: the page's WebSocket visitors (10, 25, 50)")
     parser.add_argument("--heavy-batches", action="store_true",
                         help="only: three visitors paste 10,000 long questions each at once; peak server memory")
     args = parser.parse_args(argv)
     if args.heavy_batches:
         print(json.dumps(heavy_batches(), indent=1))
         return 0
+    machine = f"{cpu_model()}, {os.cpu_count()} CPUs"
     if args.api:
-        print(json.dumps({"machine": f"{cpu_model()}, {os.cpu_count()} CPUs", "api": measure_api()}, indent=1))
+        print(json.dumps({"machine": machine, "api": measure_api()}, indent=1))
+        return 0
+    if args.websockets:
+        print(json.dumps({"machine": machine, "page": asyncio.run(measure_sockets())}, indent=1))
         return 0
     from qclass.artifacts import ArtifactError
 
@@ -584,10 +623,11 @@ def main(argv=None) -> int:
     except ArtifactError as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
-    figures = {"machine": f"{cpu_model()}, {os.cpu_count()} CPUs"}
+    figures = {"machine": machine}
     if not args.skip_slug:
         figures["slug"] = slug_size()
     figures["server"] = asyncio.run(measure_server(answers))
+    figures["api"] = measure_api()
     print(json.dumps(figures, indent=1))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
