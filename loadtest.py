@@ -23,6 +23,7 @@ and all traffic stays on this machine. Measures:
 
     python loadtest.py --api          # only the API (about 2 minutes)
     python loadtest.py --websockets   # only the page's WebSocket visitors (about 2 minutes)
+    python loadtest.py --websockets --page old.py   # ... serving another streamlitapp.py (or: minimal)
 """
 
 from __future__ import annotations
@@ -479,15 +480,31 @@ def measure_api(seconds: float = 15) -> dict:
             server.stop()
 
 
-async def measure_sockets() -> dict:
+# The least page that does the Classify page's job, the reference for what Streamlit itself costs.
+MINIMAL_PAGE = """import streamlit as st
+from streamlitinf import inf, load_model
+model = load_model()
+question = st.text_input("Your question")
+if st.button("Classify") and question:
+    result = inf(question, model)
+    st.metric("Class", result["class"])
+    st.metric("Subclass", result["subclass"])
+"""
+
+
+async def measure_sockets(page: str | None = None) -> dict:
     """Only the WebSocket visitors (10, 25, 50, 20 questions each) on the Procfile's server pinned to
-    one core: the page's server CPU per answer in about two minutes, without browsers."""
+    one core: the page's server CPU per answer in about two minutes, without browsers. page: another
+    file to serve as streamlitapp.py (e.g. an older one from git show), or "minimal"."""
     answers = expected_answers()
     cpus = sorted(os.sched_getaffinity(0))
     server_cpus, client_cpus = ({cpus[0]}, set(cpus[1:])) if len(cpus) > 1 else (None, None)
     before = os.sched_getaffinity(0)
     with tempfile.TemporaryDirectory() as folder:
-        server = Server(build_app(Path(folder)), server_cpus)
+        app = build_app(Path(folder))
+        if page:
+            (app / "streamlitapp.py").write_text(MINIMAL_PAGE if page == "minimal" else Path(page).read_text())
+        server = Server(app, server_cpus)
         try:
             if client_cpus:
                 os.sched_setaffinity(0, client_cpus)
@@ -603,6 +620,7 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-slug", action="store_true", help="skip the slug build (it installs packages)")
     parser.add_argument("--api", action="store_true", help="only: the JSON API's throughput under 1, 10 and 50 clients")
     parser.add_argument("--websockets", action="store_true", help="only: the page's WebSocket visitors (10, 25, 50)")
+    parser.add_argument("--page", help="with --websockets: serve this file as streamlitapp.py, or 'minimal'")
     parser.add_argument("--heavy-batches", action="store_true",
                         help="only: three visitors paste 10,000 long questions each at once; peak server memory")
     args = parser.parse_args(argv)
@@ -614,7 +632,7 @@ def main(argv=None) -> int:
         print(json.dumps({"machine": machine, "api": measure_api()}, indent=1))
         return 0
     if args.websockets:
-        print(json.dumps({"machine": machine, "page": asyncio.run(measure_sockets())}, indent=1))
+        print(json.dumps({"machine": machine, "page": asyncio.run(measure_sockets(args.page))}, indent=1))
         return 0
     from qclass.artifacts import ArtifactError
 
