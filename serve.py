@@ -8,17 +8,21 @@ Streamlit serves this st.App the same way as a page script, with the same settin
 - framing only by this site (X-Frame-Options, CSP frame-ancestors): no other site can show a page,
   the Feedback page included, inside its own and trick a click;
 - X-Content-Type-Options: nosniff, so a download is never run as a script or page;
-- Streamlit's /_stcore/metrics (session counts, cache names, upload memory) answers 404.
+- Streamlit's /_stcore/metrics (session counts, cache names, upload memory) answers 404;
+- a made file (/media/..., e.g. a Batch or Feedback download) answers only the browser whose session
+  made it (see made_for).
 And one thing to every connection: TCP_NODELAY (see no_nagle).
 """
 
 import gc
+import hmac
 import socket
 
 import streamlit as st
 from streamlit.logger import get_logger
 
 CLOSED_PATHS = ("/_stcore/metrics",)
+XSRF_COOKIE = "_streamlit_xsrf"
 HEADERS = [(b"x-frame-options", b"SAMEORIGIN"), (b"content-security-policy", b"frame-ancestors 'self'"),
            (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
 
@@ -30,9 +34,11 @@ class Safeguards:
         self.app = app
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":
+            remember_makers()  # before any page can draw a download button
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        if scope["path"].rstrip("/") in CLOSED_PATHS:
+        if scope["path"].rstrip("/") in CLOSED_PATHS or (scope["path"].startswith("/media/") and not made_for(scope)):
             await send({"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"text/plain"), *HEADERS]})
             return await send({"type": "http.response.body", "body": b"Not found"})
 
@@ -43,6 +49,59 @@ class Safeguards:
             await send(message)
 
         return await self.app(scope, receive, send_with_headers)
+
+
+def made_for(scope) -> bool:
+    """Whether this request for /media/<file> comes from the browser whose session made the file.
+
+    Streamlit answers a media URL to any client while the file lives, so a download address seen
+    in a log, a proxy or over a shoulder would hand out the Feedback export. The request must carry
+    the XSRF cookie that the making session's browser opened its WebSocket with: a cookie other sites
+    cannot read. With XSRF protection off there is no such cookie to compare."""
+    from starlette.requests import HTTPConnection
+    from streamlit.runtime import Runtime
+
+    if not st.get_option("server.enableXsrfProtection"):
+        return True
+    file_id = scope["path"].rsplit("/", 1)[-1].split(".", 1)[0]
+    cookie = HTTPConnection(scope).cookies.get(XSRF_COOKIE, "")
+    runtime = Runtime.instance()
+    files = runtime.media_file_mgr
+    with files._lock:
+        owners = [session for session, ids in files._files_by_session_and_coord.items() if file_id in ids.values()]
+    for session in owners or _made_by.get(file_id, ()):
+        websocket = getattr(runtime.get_client(session), "_websocket", None)
+        made_with = websocket.cookies.get(XSRF_COOKIE, "") if websocket is not None else ""
+        if cookie and made_with and hmac.compare_digest(cookie, made_with):
+            return True
+    return False
+
+
+_made_by: dict[str, list[str]] = {}  # file made on a click -> the sessions whose button made it
+
+
+def remember_makers():
+    """Streamlit keeps no owner for a file a download button makes on the click (only for the
+    button's placeholder), so its maker is noted here, once per process, around execute_deferred."""
+    from streamlit.runtime import Runtime
+
+    files = Runtime.instance().media_file_mgr
+    if getattr(files, "_makers_remembered", False):
+        return
+    make = files.execute_deferred
+
+    def execute_deferred(placeholder: str) -> str:
+        with files._lock:
+            makers = [session for session, ids in files._files_by_session_and_coord.items() if placeholder in ids.values()]
+        url = make(placeholder)
+        if len(_made_by) > 10_000:  # files live minutes; forget the oldest half
+            for old in list(_made_by)[:5_000]:
+                del _made_by[old]
+        _made_by[url.rsplit("/", 1)[-1].split(".", 1)[0]] = makers
+        return url
+
+    files.execute_deferred = execute_deferred
+    files._makers_remembered = True
 
 
 def middleware():

@@ -57,11 +57,10 @@ def classify_page():
     question_and_answer(load_or_explain(), balloons)
 
 
-@st.fragment
 def question_and_answer(model, balloons: bool):
-    """The box, the answer, its feedback and the examples: a fragment, so asking reruns only this
-    part of the page, not the title, the sidebar and the navigation (loadtest.py's visitors send
-    their reruns for the fragment, as the browser does)."""
+    """The box, the answer, its feedback and the examples. Not an st.fragment: as one, it saved no
+    server CPU in loadtest.py, and in the browser a Send correction click right after opening the
+    form was lost in 2 of 5 runs (tests/test_browser_seams.py; 0 of 5 without)."""
     shared = st.query_params.get("q")
     if shared and "question" not in st.session_state:  # a result link (?q=...) opened afresh
         st.session_state.question = shared[:MAX_CHARS]

@@ -95,6 +95,30 @@ def log_in_to_feedback(page):
     page.get_by_text("Feedback, newest first").wait_for(timeout=15_000)
 
 
+def test_a_made_download_answers_only_the_browser_that_made_it(page, server_url, tmp_path):
+    """Anyone who learns a download's /media/ address (a log, a proxy, a shoulder) gets a 404: only
+    the browser holding the cookie of the session that made it gets the file."""
+    import urllib.error
+    import urllib.request
+
+    upload = tmp_path / "questions.txt"
+    upload.write_text("Who wrote Hamlet?\n")
+    upload_batch(page, server_url, upload)
+    page.get_by_text("Classified 1 question").wait_for(timeout=30_000)
+    with page.expect_download() as event:
+        page.get_by_role("button", name="Download results (CSV)").click()
+    url = event.value.url
+    assert "/media/" in url
+    assert "Who wrote Hamlet?" in page.request.get(url).text()  # the browser's own cookies
+    with pytest.raises(urllib.error.HTTPError) as stranger:
+        urllib.request.urlopen(url, timeout=10)
+    assert stranger.value.code == 404
+    request = urllib.request.Request(url, headers={"Cookie": "_streamlit_xsrf=2|00000000|11111111|1"})
+    with pytest.raises(urllib.error.HTTPError) as forged:
+        urllib.request.urlopen(request, timeout=10)
+    assert forged.value.code == 404
+
+
 def test_confirm_an_answer_then_read_it_on_the_feedback_page(page, server_url, artifacts_dir, tmp_path):
     open_page(page, server_url)
     page.get_by_label("Your question").fill("What is the capital of Peru?")
