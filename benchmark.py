@@ -2,6 +2,7 @@
 
     python benchmark.py [--json benchmark.json]
     python benchmark.py --guesses
+    python benchmark.py --robustness
 
 
 Prints: file size and parameters; single-question latency p50/p95 on one thread through inf(),
@@ -15,6 +16,9 @@ training requirement, not a runtime one) builds the two comparison models.
 --guesses prints instead how often qclass.guess flags text as not an English question: on the
 labelled set tests/guess_set.tsv (English questions typed as visitors type them, and text that is
 not one), and on the TREC questions as written and in lower case without "?" (none should be).
+
+--robustness prints instead the model's accuracy on TREC_10 as written, in lower case without "?",
+and with seeded character typos (qclass/noise.py, seed 13: the same questions every run).
 """
 
 from __future__ import annotations
@@ -114,6 +118,29 @@ def guess_rates(bundle) -> dict:
     return figures
 
 
+ROBUSTNESS_SEED = 13
+
+
+def robustness(bundle) -> dict:
+    """Class and subclass accuracy (%) on TREC_10 as written, as visitors type it, and with typos."""
+    import random
+
+    from qclass.noise import casual, typos
+
+    rows = trec.read_questions(trec.data_dir() / trec.TEST_FILE)
+    rng = random.Random(ROBUSTNESS_SEED)
+    versions = {"as_written": [q for _, q in rows], "lower_case_no_question_mark": [casual(q) for _, q in rows],
+                "character_typos": [typos(q, rng) for _, q in rows]}
+    figures = {}
+    for name, texts in versions.items():
+        results = inf_batch(texts, bundle)
+        figures[f"{name}_class_pct"] = round(100 * sum(r["coarse"] == trec.coarse_of(f) for r, (f, _) in zip(results, rows)) / len(rows), 1)
+        figures[f"{name}_subclass_pct"] = round(100 * sum(r["fine"] == f for r, (f, _) in zip(results, rows)) / len(rows), 1)
+        figures[f"{name}_flagged_as_guess"] = sum(r["guess"] is not None for r in results)
+    figures["typo_examples"] = " | ".join(versions["character_typos"][:3])
+    return figures
+
+
 def print_figures(figures: dict):
     width = max(map(len, figures))
     for name, value in figures.items():
@@ -131,6 +158,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--n", type=int, default=1000, help="single-question timings per model")
     parser.add_argument("--guesses", action="store_true", help="only the guess rule's flag rates")
+    parser.add_argument("--robustness", action="store_true", help="only: accuracy on TREC_10 typed casually and with typos")
     args = parser.parse_args(argv)
     try:
         bundle = load_model()
@@ -139,6 +167,9 @@ def main(argv=None) -> int:
         return 1
     if args.guesses:
         print_figures(guess_rates(bundle))
+        return 0
+    if args.robustness:
+        print_figures(robustness(bundle))
         return 0
     texts = questions()
     model_file = artifacts.ROOT / artifacts.MODEL_FILE
