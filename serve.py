@@ -28,7 +28,8 @@ HEADERS = [(b"x-frame-options", b"SAMEORIGIN"), (b"content-security-policy", b"f
 
 
 class Safeguards:
-    """ASGI middleware: the headers above on every HTTP response, and the closed paths closed."""
+    """ASGI middleware: the headers above on every HTTP response, the closed paths closed, and a
+    made file only for its maker."""
 
     def __init__(self, app):
         self.app = app
@@ -63,13 +64,10 @@ def made_for(scope) -> bool:
 
     if not st.get_option("server.enableXsrfProtection"):
         return True
-    file_id = scope["path"].rsplit("/", 1)[-1].split(".", 1)[0]
+    file_id = media_file_id(scope["path"])
     cookie = HTTPConnection(scope).cookies.get(XSRF_COOKIE, "")
     runtime = Runtime.instance()
-    files = runtime.media_file_mgr
-    with files._lock:
-        owners = [session for session, ids in files._files_by_session_and_coord.items() if file_id in ids.values()]
-    for session in owners or _made_by.get(file_id, ()):
+    for session in sessions_holding(runtime.media_file_mgr, file_id) or _made_by.get(file_id, ()):
         websocket = getattr(runtime.get_client(session), "_websocket", None)
         made_with = websocket.cookies.get(XSRF_COOKIE, "") if websocket is not None else ""
         if cookie and made_with and hmac.compare_digest(cookie, made_with):
@@ -78,6 +76,17 @@ def made_for(scope) -> bool:
 
 
 _made_by: dict[str, list[str]] = {}  # file made on a click -> the sessions whose button made it
+
+
+def media_file_id(path: str) -> str:
+    """/media/<id>.<extension> (a path or a URL) -> <id>."""
+    return path.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
+def sessions_holding(files, file_id: str) -> list[str]:
+    """The sessions whose page holds this media file (Streamlit's own record, read under its lock)."""
+    with files._lock:
+        return [session for session, ids in files._files_by_session_and_coord.items() if file_id in ids.values()]
 
 
 def remember_makers():
@@ -91,13 +100,12 @@ def remember_makers():
     make = files.execute_deferred
 
     def execute_deferred(placeholder: str) -> str:
-        with files._lock:
-            makers = [session for session, ids in files._files_by_session_and_coord.items() if placeholder in ids.values()]
+        makers = sessions_holding(files, placeholder)
         url = make(placeholder)
         if len(_made_by) > 10_000:  # files live minutes; forget the oldest half
             for old in list(_made_by)[:5_000]:
                 del _made_by[old]
-        _made_by[url.rsplit("/", 1)[-1].split(".", 1)[0]] = makers
+        _made_by[media_file_id(url)] = makers
         return url
 
     files.execute_deferred = execute_deferred

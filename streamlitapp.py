@@ -10,7 +10,7 @@ from qclass.feedback import MAX_COMMENT_CHARS, FeedbackError, FeedbackRejected
 from qclass.glossary import GLOSSARY
 from qclass.inference import MAX_CHARS, clean
 from qclass.pages import feedback_store, load_or_explain, log_server_settings, plain
-from streamlitinf import inf
+from streamlitinf import inf, top
 
 EXAMPLES = [
     "What is the capital of Peru?",
@@ -29,8 +29,8 @@ def top3_chart(probs: dict, names: dict):
     same chart through Altair cost about 10 ms each (validating the spec against Vega-Lite's JSON
     schema), and the rows as an Arrow table, which Streamlit sends as it is (a dict or a DataFrame
     goes through pandas first, about 2 ms)."""
-    top = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)[:3]
-    rows = pa.table({"answer": [f"{names[code]} ({code})" for code, _ in top], "probability": [p for _, p in top]})
+    best = top(probs)
+    rows = pa.table({"answer": [f"{names[code]} ({code})" for code, _ in best], "probability": [p for _, p in best]})
     st.vega_lite_chart(rows, {
         "height": 110, "mark": {"type": "bar"},
         "encoding": {
@@ -152,7 +152,7 @@ def feedback_section(number: int, result: dict, model):
         st.success("Thank you: your feedback was saved.")
         return
     st.write("**Is this right?**")
-    version = model.card.get("model_version", "unknown")
+    version = model.version
     confirm_column, correct_column = st.columns([1, 3])
     if confirm_column.button("Yes, it's right", icon=":material/thumb_up:", key=f"confirm-{number}"):
         save_feedback(number, result, version, correct=True)

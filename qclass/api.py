@@ -42,12 +42,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from qclass import trec
 from qclass.admin import client_address, weakness
 from qclass.artifacts import ArtifactError
 from qclass.glossary import GLOSSARY
 from qclass.inference import normalise
 from qclass.openapi import OPENAPI
-from streamlitinf import inf_batch, load_model
+from streamlitinf import inf_batch, load_model, top
 
 MAX_BODY_BYTES = 1_048_576
 MAX_QUESTIONS = 1_000
@@ -56,7 +57,6 @@ BODY_TIMEOUT_S = 10  # to send the whole body
 ANSWER_TIMEOUT_S = 30  # from the body read to the answers
 MAX_WAITING = 20_000  # questions queued for the worker; past that, 503 at once
 DEFAULT_RATE = 3_000
-TOP = 3
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,12 @@ def json_response(body, status: int = 200, headers: dict | None = None) -> Respo
                     {"cache-control": "no-store", **(headers or {})}, media_type="application/json")
 
 
-def refusal_response(refusal: Refusal) -> Response:
-    return json_response({"error": refusal.code, "message": refusal.message}, refusal.status, refusal.headers)
+def unavailable(problem: ArtifactError) -> Refusal:
+    return Refusal(503, "model_unavailable", f"The classifier is unavailable. {problem}")
+
+
+def too_large() -> Refusal:
+    return Refusal(413, "body_too_large", f"The body is over {MAX_BODY_BYTES:,} bytes. Send fewer questions a request.")
 
 
 @dataclass(frozen=True)
@@ -177,12 +181,16 @@ class Batcher:
         try:
             return await asyncio.wait_for(asyncio.shield(job.future), timeout)
         except asyncio.TimeoutError:
-            with self.wake:  # what the worker has not taken yet, it never will
-                if job in self.jobs:
-                    self.jobs.remove(job)
-                    self.waiting -= job.left
+            self._drop(job)  # what the worker has not taken yet, it never will
             raise Refusal(503, "busy", f"No answer within {timeout:g} seconds: the server is busy. Try again shortly.",
                           {"retry-after": "10"}) from None
+
+    def _drop(self, job: Job):
+        """Take what is left of a job out of the queue."""
+        with self.wake:
+            if job in self.jobs:
+                self.jobs.remove(job)
+                self.waiting -= job.left
 
     def _take(self) -> list[tuple[Job, int, int]]:
         """Up to batch_size waiting questions, as (job, start, stop) pieces, smallest jobs first."""
@@ -209,7 +217,7 @@ class Batcher:
                 model = self.loader()
                 answers = [api_result(r, model) for r in inf_batch(texts, model, batch_size=self.batch_size)]
             except ArtifactError as problem:
-                failure = Refusal(503, "model_unavailable", f"The classifier is unavailable. {problem}")
+                failure = unavailable(problem)
             except Exception as problem:  # the worker goes on; these requests get a 500
                 log.exception("the API's model call failed")
                 failure = problem
@@ -219,10 +227,7 @@ class Batcher:
             for job, start, stop in pieces:
                 if failure:
                     job.finish(failure)
-                    with self.wake:  # the rest of it is not worth answering
-                        if job in self.jobs:
-                            self.jobs.remove(job)
-                            self.waiting -= job.left
+                    self._drop(job)  # the rest of it is not worth answering
                     continue
                 job.results[start:stop] = answers[at : at + stop - start]
                 at += stop - start
@@ -230,9 +235,8 @@ class Batcher:
                     job.finish()
 
 
-def top(probs: dict, names: dict, n: int = TOP) -> list[dict]:
-    best = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)[:n]
-    return [{"code": code, "name": names[code], "confidence": round(p, 6)} for code, p in best]
+def ranked(probs: dict, names: dict) -> list[dict]:
+    return [{"code": code, "name": names[code], "confidence": round(p, 6)} for code, p in top(probs)]
 
 
 def api_result(result: dict, model) -> dict:
@@ -241,10 +245,10 @@ def api_result(result: dict, model) -> dict:
         "question": result["question"],
         "coarse": result["coarse"], "class": result["class"], "coarse_confidence": round(result["coarse_confidence"], 6),
         "fine": result["fine"], "subclass": result["subclass"], "fine_confidence": round(result["fine_confidence"], 6),
-        "coarse_top": top(result["coarse_probs"], model.class2names),
-        "fine_top": top(result["fine_probs"], model.subclass2names),
+        "coarse_top": ranked(result["coarse_probs"], model.class2names),
+        "fine_top": ranked(result["fine_probs"], model.subclass2names),
         "guess": result["guess"] is not None, "guess_reason": result["guess"],
-        "truncated": result["truncated"], "model_version": model.card.get("model_version", "unknown"),
+        "truncated": result["truncated"], "model_version": model.version,
     }
 
 
@@ -261,14 +265,13 @@ def check_media_type(request: Request):
 async def read_body(request: Request) -> bytes:
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-        raise Refusal(413, "body_too_large", f"The body is over {MAX_BODY_BYTES:,} bytes. Send fewer questions a request.")
+        raise too_large()
     body = bytearray()
     with anyio.move_on_after(BODY_TIMEOUT_S) as waited:
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_BODY_BYTES:
-                raise Refusal(413, "body_too_large",
-                              f"The body is over {MAX_BODY_BYTES:,} bytes. Send fewer questions a request.")
+                raise too_large()
     if waited.cancelled_caught:
         raise Refusal(408, "body_timeout", f"The body did not arrive within {BODY_TIMEOUT_S} seconds.")
     return bytes(body)
@@ -357,7 +360,7 @@ def build(settings: Settings | None = None, batcher: Batcher | None = None) -> S
     async def health(request: Request) -> Response:
         spend(request)
         try:
-            version = load_model().card.get("model_version", "unknown")
+            version = load_model().version
         except ArtifactError as problem:
             return json_response({"status": "unavailable", "model_loaded": False, "message": str(problem)}, 503)
         return json_response({"status": "ok", "model_loaded": True, "model_version": version})
@@ -367,12 +370,12 @@ def build(settings: Settings | None = None, batcher: Batcher | None = None) -> S
         try:
             model = load_model()
         except ArtifactError as problem:
-            raise Refusal(503, "model_unavailable", f"The classifier is unavailable. {problem}") from None
-        return json_response({"model_version": model.card.get("model_version", "unknown"), "classes": [
+            raise unavailable(problem) from None
+        return json_response({"model_version": model.version, "classes": [
             {"code": code, "name": name, "definition": GLOSSARY[code][0], "example": GLOSSARY[code][1],
              "subclasses": [{"code": fine, "name": model.subclass2names[fine], "definition": GLOSSARY[fine][0],
                              "example": GLOSSARY[fine][1]}
-                            for fine in model.subclass2names if fine.split(":")[0] == code]}
+                            for fine in model.subclass2names if trec.coarse_of(fine) == code]}
             for code, name in model.class2names.items()]})
 
     async def openapi(request: Request) -> Response:
@@ -380,7 +383,7 @@ def build(settings: Settings | None = None, batcher: Batcher | None = None) -> S
         return json_response(OPENAPI)
 
     async def refused(request: Request, refusal: Refusal) -> Response:
-        return refusal_response(refusal)
+        return json_response({"error": refusal.code, "message": refusal.message}, refusal.status, refusal.headers)
 
     async def http_error(request: Request, problem: HTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(problem.status_code, "http_error")

@@ -71,6 +71,11 @@ class Bundle:
     card: dict
     vocab: dict = field(default_factory=dict)  # word piece -> id, added tokens left out (qclass.guess)
 
+    @property
+    def version(self) -> str:
+        """The model card's model_version (what feedback and the API record with each answer)."""
+        return self.card.get("model_version", "unknown")
+
 
 def _read(folder: Path, name: str, reader):
     path = folder / name
