@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import fnmatch
 import functools
 import json
@@ -103,6 +104,49 @@ def core_times() -> dict[int, tuple[int, int]]:
     return times
 
 
+def percentiles(seconds: list[float]) -> tuple[float | None, float | None]:
+    """(p50, p95) of the timings, or (None, None) when there are none."""
+    ordered = sorted(seconds)
+    if not ordered:
+        return None, None
+    return statistics.median(ordered), ordered[max(0, int(0.95 * len(ordered)) - 1)]
+
+
+def split_cores() -> tuple[set[int] | None, set[int] | None]:
+    """(the server's cores, the clients' cores): with two or more, core 0 for the server and the rest
+    for the clients (Chromium, this script's WebSocket and HTTP clients), which then do not eat into
+    the server's time (a dyno does not run its visitors); with one core, (None, None)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return ({cpus[0]}, set(cpus[1:])) if len(cpus) > 1 else (None, None)
+
+
+@contextlib.contextmanager
+def clients_apart(client_cpus: set[int] | None):
+    """This process, and what it starts (Chromium), on the clients' cores until the block ends."""
+    before = os.sched_getaffinity(0)
+    if client_cpus:
+        os.sched_setaffinity(0, client_cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+@contextlib.contextmanager
+def pinned_server(app: Path, **env):
+    """The Procfile's server in app on the server's cores and this process on the clients' (see
+    split_cores), healthy, until the block ends: yields the server and the (server, clients) cores
+    that load() and api_load() report on, or None on one core."""
+    server_cpus, client_cpus = split_cores()
+    server = Server(app, server_cpus, **env)
+    try:
+        with clients_apart(client_cpus):
+            server.wait_healthy()
+            yield server, (server_cpus, client_cpus) if client_cpus else None
+    finally:
+        server.stop()
+
+
 def busy_share(before: dict, after: dict, cpus) -> float:
     """How busy these cores were between two core_times() readings (0..1)."""
     busy = sum(after[c][0] - before[c][0] for c in cpus)
@@ -162,6 +206,7 @@ class Server:
 
     def __init__(self, app: Path, cpus: set[int] | None = None, log: Path | None = None, **env):
         self.port = free_port()
+        self.cpus = cpus or os.sched_getaffinity(0)  # where it runs
         self.log = log or app / "server.log"
         self.started = time.perf_counter()
         self.process = subprocess.Popen(procfile_web_command(app), shell=True, cwd=app,
@@ -222,43 +267,27 @@ def describe(problem: Exception) -> str:
 class SocketVisitor:
     """A visitor without a browser: Streamlit's WebSocket protocol (protobuf BackMsg up, ForwardMsg
     down), as the page's JavaScript speaks it. Clicking Classify is a rerun whose widget states carry
-    the typed question and the button's trigger; like the browser, it names the fragment the
-    question box is drawn in (if any), so only that fragment reruns."""
+    the typed question and the button's trigger."""
 
     def __init__(self, websocket):
         self.websocket = websocket
         self.question_id = self.submit_id = None
-        self.fragment_id, self.drawn_in = "", []
 
-    async def rerun(self, widgets=(), until=None, fragment_id: str = "") -> tuple[list, float | None]:
-        """Send one rerun (of one fragment if fragment_id is given); read until the script finishes.
-        Returns the elements it drew, and the seconds until until(elements) first held (the answer
-        arrived), or None. self.drawn_in then holds each element's fragment id."""
-        from streamlit.proto.BackMsg_pb2 import BackMsg
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        message = BackMsg()
-        message.rerun_script.widget_states.widgets.extend(widgets)
-        message.rerun_script.fragment_id = fragment_id
-        start, arrived, elements, self.drawn_in = time.perf_counter(), None, [], []
-        await self.websocket.send(message.SerializeToString())
-        while True:
-            reply = ForwardMsg()
-            reply.ParseFromString(await self.websocket.recv())
-            kind = reply.WhichOneof("type")
-            if kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
+    async def rerun(self, widgets=(), until=None) -> tuple[list, float | None]:
+        """Send one rerun; read until the script finishes. Returns the elements it drew, and the
+        seconds until until(elements) first held (the answer arrived), or None."""
+        start, arrived, elements = time.perf_counter(), None, []
+        async for reply in script_run(self.websocket, widgets=widgets):
+            if reply.WhichOneof("type") == "delta" and reply.delta.WhichOneof("type") == "new_element":
                 elements.append(reply.delta.new_element)
-                self.drawn_in.append(reply.delta.fragment_id)
                 if arrived is None and until and until(elements):
                     arrived = time.perf_counter() - start
-            elif kind == "script_finished" and reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-                return elements, arrived
+        return elements, arrived
 
     async def open_page(self):
         elements, _ = await self.rerun()
-        box = next(i for i, e in enumerate(elements)
-                   if e.WhichOneof("type") == "text_input" and e.text_input.label == "Your question")
-        self.question_id, self.fragment_id = elements[box].text_input.id, self.drawn_in[box]
+        self.question_id = next(e.text_input.id for e in elements
+                                if e.WhichOneof("type") == "text_input" and e.text_input.label == "Your question")
         self.submit_id = next(e.button.id for e in elements
                               if e.WhichOneof("type") == "button" and e.button.label == "Classify")
 
@@ -271,7 +300,7 @@ class SocketVisitor:
 
         _, seconds = await asyncio.wait_for(self.rerun(
             [WidgetState(id=self.question_id, string_value=question), WidgetState(id=self.submit_id, trigger_value=True)],
-            until=answered, fragment_id=self.fragment_id), timeout=ANSWER_TIMEOUT_MS / 1000)
+            until=answered), timeout=ANSWER_TIMEOUT_MS / 1000)
         if seconds is None:
             raise AssertionError("the page finished without this answer")
         return seconds
@@ -336,12 +365,11 @@ async def load(browser, server: Server, answers, sessions: int, questions: int, 
     await asyncio.wait_for(asyncio.gather(*visitors), timeout=900)
     watcher.cancel()
     server_cpu, cores = server.cpu_s() - cpu_before, core_times()
-    ordered = sorted(latencies)
+    p50, p95 = percentiles(latencies)
     return {"client": "browser" if browser else "websocket", "sessions": sessions, "questions_each": questions,
             "answered": len(latencies),
             "errors": len(errors), "error_samples": errors[:5],
-            "latency_p50_s": round(statistics.median(ordered), 3) if ordered else None,
-            "latency_p95_s": round(ordered[max(0, int(0.95 * len(ordered)) - 1)], 3) if ordered else None,
+            "latency_p50_s": p50 and round(p50, 3), "latency_p95_s": p95 and round(p95, 3),
             "peak_rss_mb": round(max(peak), 1), "seconds": round(time.perf_counter() - started, 1),
             # The server's own work per answer (a whole Streamlit rerun: page, model, feedback
             # widgets), apart from the browsers sharing its cores: what sizes a dyno.
@@ -355,41 +383,36 @@ async def measure_server(answers) -> dict:
     from playwright.async_api import async_playwright
 
     home = build_app(Path(tempfile.mkdtemp(prefix="qclass-load-")))
-    # With two or more cores the server gets core 0 to itself and the clients (Chromium, and this
-    # script's WebSocket clients) the rest, so they do not eat into the server's time (a dyno does
-    # not run its visitors).
-    cpus = sorted(os.sched_getaffinity(0))
-    server_cpus, client_cpus = ({cpus[0]}, set(cpus[1:])) if len(cpus) > 1 else (None, None)
-    if client_cpus:
-        os.sched_setaffinity(0, client_cpus)  # Chromium inherits it
+    server_cpus, client_cpus = split_cores()
     server = Server(home, server_cpus)
-    figures = {"server_cpus": sorted(server_cpus or cpus), "client_cpus": sorted(client_cpus or cpus)}
+    figures = {"server_cpus": sorted(server.cpus), "client_cpus": sorted(client_cpus or server.cpus)}
     try:
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = await browser.new_page()
-            deadline = time.perf_counter() + 120
-            while True:  # the dyno's first visitor keeps reloading until the app is up
-                try:
-                    await page.goto(server.url, timeout=5_000)
-                    await page.get_by_label("Your question").wait_for(timeout=30_000)
-                    break
-                except Exception:
-                    if time.perf_counter() > deadline or server.process.poll() is not None:
-                        raise RuntimeError(f"server did not start: {(home / 'server.log').read_text()[-2000:]}")
-                    await asyncio.sleep(0.2)
-            await ask(page, *answers[0])
-            figures["cold_start_s"] = round(time.perf_counter() - server.started, 2)
-            await page.close()
-            await asyncio.sleep(2)
-            figures["rss_after_start_mb"] = round(server.rss_mb(), 1)
-            cpus = (server_cpus, client_cpus) if client_cpus else None
-            warm = await load(None, server, answers, sessions=5, questions=200, cpus=cpus)
-            figures["rss_after_1000_questions_mb"] = round(server.rss_mb(), 1)
-            figures["warmup_1000_questions"] = warm
-            figures["load"] = [await load(client, server, answers, sessions=n, questions=20, cpus=cpus)
-                               for client, levels in ((browser, (10, 25)), (None, (10, 25, 50))) for n in levels]
-            await browser.close()
+        with clients_apart(client_cpus):  # Chromium inherits it
+            async with async_playwright() as p:
+                browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+                page = await browser.new_page()
+                deadline = time.perf_counter() + 120
+                while True:  # the dyno's first visitor keeps reloading until the app is up
+                    try:
+                        await page.goto(server.url, timeout=5_000)
+                        await page.get_by_label("Your question").wait_for(timeout=30_000)
+                        break
+                    except Exception:
+                        if time.perf_counter() > deadline or server.process.poll() is not None:
+                            raise RuntimeError(f"server did not start: {(home / 'server.log').read_text()[-2000:]}")
+                        await asyncio.sleep(0.2)
+                await ask(page, *answers[0])
+                figures["cold_start_s"] = round(time.perf_counter() - server.started, 2)
+                await page.close()
+                await asyncio.sleep(2)
+                figures["rss_after_start_mb"] = round(server.rss_mb(), 1)
+                cpus = (server_cpus, client_cpus) if client_cpus else None
+                warm = await load(None, server, answers, sessions=5, questions=200, cpus=cpus)
+                figures["rss_after_1000_questions_mb"] = round(server.rss_mb(), 1)
+                figures["warmup_1000_questions"] = warm
+                figures["load"] = [await load(client, server, answers, sessions=n, questions=20, cpus=cpus)
+                                   for client, levels in ((browser, (10, 25)), (None, (10, 25, 50))) for n in levels]
+                await browser.close()
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)
@@ -444,12 +467,11 @@ def api_load(server: Server, clients: int, per_request: int, seconds: float = 15
     for thread in threads:
         thread.join(seconds + 2 * ANSWER_TIMEOUT_MS / 1000)
     elapsed, server_cpu, cores = time.perf_counter() - started, server.cpu_s() - cpu_before, core_times()
-    ordered, answers = sorted(latencies), sum(answered)
+    answers, (p50, p95) = sum(answered), percentiles(latencies)
     return {"clients": clients, "questions_per_request": per_request, "requests": len(latencies),
             "errors": len(errors), "error_samples": errors[:3],
             "answers_per_s": round(answers / elapsed, 1),
-            "latency_p50_ms": round(1000 * statistics.median(ordered), 1) if ordered else None,
-            "latency_p95_ms": round(1000 * ordered[max(0, int(0.95 * len(ordered)) - 1)], 1) if ordered else None,
+            "latency_p50_ms": p50 and round(1000 * p50, 1), "latency_p95_ms": p95 and round(1000 * p95, 1),
             "server_cpu_ms_per_answer": round(1000 * server_cpu / answers, 2) if answers else None,
             # answers a second the server's CPU time would allow on one fully busy core
             "answers_per_core_s": round(answers / server_cpu, 1) if server_cpu else None,
@@ -461,23 +483,11 @@ def measure_api(seconds: float = 15) -> dict:
     """The JSON API on the Procfile's server, pinned to one core (the clients on the others), with
     no rate limit (all clients share one address): single-question and 64-question requests from
     1, 10 and 50 concurrent clients."""
-    cpus = sorted(os.sched_getaffinity(0))
-    server_cpus, client_cpus = ({cpus[0]}, set(cpus[1:])) if len(cpus) > 1 else (None, None)
-    with tempfile.TemporaryDirectory() as folder:
-        server = Server(build_app(Path(folder)), server_cpus, API_RATE_LIMIT="0")
-        before = os.sched_getaffinity(0)
-        try:
-            if client_cpus:
-                os.sched_setaffinity(0, client_cpus)
-            server.wait_healthy()
-            pinned = (server_cpus, client_cpus) if client_cpus else None
-            api_load(server, 2, 64, seconds=3)  # warm-up: the model loads on the first question
-            levels = [api_load(server, clients, per_request, seconds, pinned)
-                      for per_request in (1, 64) for clients in (1, 10, 50)]
-            return {"server_cpus": sorted(server_cpus or cpus), "rss_after_mb": round(server.rss_mb(), 1), "levels": levels}
-        finally:
-            os.sched_setaffinity(0, before)
-            server.stop()
+    with tempfile.TemporaryDirectory() as folder, pinned_server(build_app(Path(folder)), API_RATE_LIMIT="0") as (server, pinned):
+        api_load(server, 2, 64, seconds=3)  # warm-up: the model loads on the first question
+        levels = [api_load(server, clients, per_request, seconds, pinned)
+                  for per_request in (1, 64) for clients in (1, 10, 50)]
+        return {"server_cpus": sorted(server.cpus), "rss_after_mb": round(server.rss_mb(), 1), "levels": levels}
 
 
 # The least page that does the Classify page's job, the reference for what Streamlit itself costs.
@@ -497,56 +507,19 @@ async def measure_sockets(page: str | None = None) -> dict:
     one core: the page's server CPU per answer in about two minutes, without browsers. page: another
     file to serve as streamlitapp.py (e.g. an older one from git show), or "minimal"."""
     answers = expected_answers()
-    cpus = sorted(os.sched_getaffinity(0))
-    server_cpus, client_cpus = ({cpus[0]}, set(cpus[1:])) if len(cpus) > 1 else (None, None)
-    before = os.sched_getaffinity(0)
     with tempfile.TemporaryDirectory() as folder:
         app = build_app(Path(folder))
         if page:
             (app / "streamlitapp.py").write_text(MINIMAL_PAGE if page == "minimal" else Path(page).read_text())
-        server = Server(app, server_cpus)
-        try:
-            if client_cpus:
-                os.sched_setaffinity(0, client_cpus)
-            server.wait_healthy()
-            pinned = (server_cpus, client_cpus) if client_cpus else None
+        with pinned_server(app) as (server, pinned):
             await load(None, server, answers, sessions=3, questions=20)  # warm-up
-            return {"server_cpus": sorted(server_cpus or cpus),
+            return {"server_cpus": sorted(server.cpus),
                     "load": [await load(None, server, answers, sessions=n, questions=20, cpus=pinned) for n in (10, 25, 50)]}
-        finally:
-            os.sched_setaffinity(0, before)
-            server.stop()
 
 
-def slug_size() -> dict:
-    """requirements.txt into a clean folder, plus the app files minus .slugignore, tar+gzip."""
-    work = Path(tempfile.mkdtemp(prefix="qclass-slug-"))
-    try:
-        site = work / "site-packages"
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--retries", "0", "--no-compile", "--target", str(site),
-                        "-r", str(ROOT / "requirements.txt")], check=True)
-        app_files = slug_files()
-        archive = work / "slug.tgz"
-        with tarfile.open(archive, "w:gz") as tar:
-            tar.add(site, arcname="site-packages")
-            for f in app_files:
-                tar.add(ROOT / f, arcname=f"app/{f}")
-        sizes = {}
-        for item in site.iterdir():
-            if item.is_dir() and not item.name.endswith((".dist-info", "__pycache__")):
-                sizes[item.name] = sum(p.stat().st_size for p in item.rglob("*") if p.is_file())
-        top = sorted(sizes.items(), key=lambda kv: kv[1], reverse=True)[:8]
-        return {"slug_compressed_mb": round(archive.stat().st_size / 1e6, 1),
-                "installed_mb": round(sum(sizes.values()) / 1e6, 1),
-                "app_files": len(app_files),
-                "heaviest_packages_mb": {name: round(size / 1e6, 1) for name, size in top}}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-async def run_page(websocket, page: str = "", widgets=()) -> tuple:
-    """One script run over Streamlit's own protocol, as the page's JavaScript asks for it:
-    (the NewSession message, or None on a later run; the elements drawn) once the run ends."""
+async def script_run(websocket, page: str = "", widgets=()):
+    """Ask for one script run over Streamlit's own protocol, as the page's JavaScript does, and
+    yield the server's messages (ForwardMsg) until the run ends."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -554,17 +527,24 @@ async def run_page(websocket, page: str = "", widgets=()) -> tuple:
     message.rerun_script.page_name = page
     message.rerun_script.widget_states.widgets.extend(widgets)
     await websocket.send(message.SerializeToString())
-    new_session, elements = None, []
     while True:
         reply = ForwardMsg()
         reply.ParseFromString(await websocket.recv())
+        if reply.WhichOneof("type") == "script_finished" and reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            return
+        yield reply
+
+
+async def run_page(websocket, page: str = "", widgets=()) -> tuple:
+    """One script run: (the NewSession message, or None on a later run; the elements drawn) once it ends."""
+    new_session, elements = None, []
+    async for reply in script_run(websocket, page, widgets):
         kind = reply.WhichOneof("type")
         if kind == "new_session":
             new_session = reply.new_session
         elif kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
             elements.append(reply.delta.new_element)
-        elif kind == "script_finished" and reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-            return new_session, elements
+    return new_session, elements
 
 
 async def paste_batch(url: str, text: str) -> str:

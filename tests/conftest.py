@@ -85,14 +85,6 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def dyno_app(tmp_path_factory) -> Path:
     """The slug's app files in a folder of their own, as a dyno's /app (built once per run)."""
@@ -135,6 +127,8 @@ class Postgres:
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self.as_user:
             shutil.chown(self.base, "postgres")
+        from loadtest import free_port
+
         self.port = free_port()
         self._run("initdb", "-D", str(self.base / "data"), "-U", "feedback", "--auth=trust", "-E", "UTF8")
         self.start()
