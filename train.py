@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import inspect
 import json
 import math
 import platform
@@ -30,7 +31,7 @@ from tokenizers import BertWordPieceTokenizer
 from tqdm import tqdm
 
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
-from qclass import artifacts, corpus, metrics, trec
+from qclass import artifacts, corpus, metrics, noise, trec
 from qclass.inference import SPECIAL_TOKENS, decide, encode, fine_parents, joint_probabilities, load_tokenizer, predict
 
 COARSE_INDEX = {c: i for i, c in enumerate(trec.COARSE_CLASSES)}
@@ -51,7 +52,8 @@ def parse_args(argv=None):
     p.add_argument("--wordnet-dir", type=Path, default=corpus.WORDNET_DIR)
     p.add_argument("--teacher", choices=["minilm", "none"], default="minilm")
     p.add_argument("--teacher-epochs", type=int, default=5)
-    p.add_argument("--teacher-lr", type=float, default=1e-4)
+    p.add_argument("--teacher-lr", type=float, default=1e-4, help="the teachers' encoder learning rate")
+    p.add_argument("--teacher-head-lr", type=float, default=1e-4, help="the teachers' heads' learning rate")
     p.add_argument("--teachers", type=int, default=2,
                    help="fine-tune this many teachers (seeds seed, seed+1, ...) and distil their average")
     p.add_argument("--augment", type=int, default=20, help="teacher-labelled variants per training question")
@@ -65,6 +67,9 @@ def parse_args(argv=None):
     p.add_argument("--ema", type=float, default=0.0,
                    help="judge and keep an exponential moving average of the student's weights with this decay "
                         "per step (0: the weights as trained)")
+    p.add_argument("--visitor-noise", type=float, default=0.3,
+                   help="share of the student's training texts rewritten each epoch as visitors type "
+                        "(qclass/noise.py visitor(): lower case, typos, fragments, commands)")
     p.add_argument("--temperature", type=float, default=2.0)
     p.add_argument("--vector-weight", type=float, default=1.0, help="weight of the sentence-vector loss")
     p.add_argument("--match-vectors", action=argparse.BooleanOptionalAction, default=True,
@@ -147,7 +152,8 @@ def train_teacher(args, train_rows, val_rows, seed: int):
     coarse, fine = (labels.to(args.device) for labels in label_tensors(train_rows))
     texts = [q for _, q in train_rows]
     steps_per_epoch = math.ceil(len(texts) / 32)
-    optimizer = torch.optim.AdamW(teacher.parameters(), lr=args.teacher_lr, weight_decay=0.01)
+    optimizer = torch.optim.AdamW([{"params": teacher.bert.parameters(), "lr": args.teacher_lr},
+                                   {"params": teacher.heads.parameters(), "lr": args.teacher_head_lr}], weight_decay=0.01)
     schedule = linear_warmup_cosine(optimizer, steps_per_epoch * args.teacher_epochs)
     best, best_state = (-1.0, -1.0), None
     for epoch in range(args.teacher_epochs):
@@ -226,9 +232,10 @@ def teacher_stage_cached(args, train_rows, val_rows, vocab: list[str]) -> dict:
     """teacher_stage, reused from --teacher-cache when every input it depends on is the same."""
     if not args.teacher_cache:
         return teacher_stage(args, train_rows, val_rows, vocab)
-    code = [(Path(__file__).parent / "qclass" / name).read_text() for name in ("teacher.py", "corpus.py")]
-    inputs = [train_rows, val_rows, vocab, args.seed, args.teacher_epochs, args.teacher_lr, args.augment, args.num_pos, code,
-              args.teachers]
+    code = [(Path(__file__).parent / "qclass" / name).read_text() for name in ("teacher.py", "corpus.py")] + \
+        [inspect.getsource(f) for f in (train_teacher, distillation_texts, teacher_stage)]
+    inputs = [train_rows, val_rows, vocab, args.seed, args.teacher_epochs, args.teacher_lr, args.teacher_head_lr,
+              args.augment, args.num_pos, code, args.teachers]
     key = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:16]
     path = args.teacher_cache / f"teacher-stage-{key}.pt"
     if path.is_file():
@@ -269,9 +276,15 @@ def length_batches(lengths: list[int], batch_size: int, pool: int = 50) -> list[
     return [batches[i] for i in torch.randperm(len(batches)).tolist()]
 
 
+def visitor_texts(texts: list[str], fraction: float, rng: random.Random) -> list[str]:
+    """One epoch's texts: each, with probability fraction, rewritten as a visitor might type it
+    (lower case, typos, a fragment or a command); its labels and teacher targets stay the same."""
+    return [noise.visitor(t, rng) if rng.random() < fraction else t for t in texts]
+
+
 def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_vectors=None):
-    encoded = [e.ids for e in tokenizer.encode_batch(texts)]
-    lengths = [len(ids) for ids in encoded]
+    rng = random.Random(args.seed)
+    val_typos = [(f, noise.typos(q, random.Random(args.seed + i))) for i, (f, q) in enumerate(val_rows)]
     pad_id = tokenizer.token_to_id("[PAD]")
     device = args.device
     model.to(device)
@@ -293,6 +306,8 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_v
     best, best_state, history = (-1.0, -1.0), None, []
     for epoch in range(args.epochs):
         model.train()
+        encoded = [e.ids for e in tokenizer.encode_batch(visitor_texts(texts, args.visitor_noise, rng))]
+        lengths = [len(ids) for ids in encoded]
         for idx in tqdm(length_batches(lengths, args.batch_size), desc=f"student epoch {epoch + 1}", unit="batch"):
             width = max(lengths[j] for j in idx)
             ids = torch.full((len(idx), width), pad_id)
@@ -315,9 +330,12 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_v
         kept = model if judged is None else judged.module
         result = evaluate(as_numpy(kept), tokenizer, val_rows)
         score = (result["fine_accuracy"], result["coarse_accuracy"])
+        noisy = evaluate(as_numpy(kept), tokenizer, val_typos)
         history.append({"epoch": epoch + 1, "validation_coarse_accuracy": score[1],
-                        "validation_fine_accuracy": score[0]})
-        print(f"student epoch {epoch + 1}: validation coarse {score[1]:.4f} fine {score[0]:.4f}", flush=True)
+                        "validation_fine_accuracy": score[0], "validation_typos_coarse_accuracy": noisy["coarse_accuracy"],
+                        "validation_typos_fine_accuracy": noisy["fine_accuracy"]})
+        print(f"student epoch {epoch + 1}: validation coarse {score[1]:.4f} fine {score[0]:.4f}; with typos coarse "
+              f"{noisy['coarse_accuracy']:.4f} fine {noisy['fine_accuracy']:.4f}", flush=True)
         if score > best:
             best, best_state = score, copy.deepcopy(kept.state_dict())
     model.load_state_dict(best_state)

@@ -1,8 +1,9 @@
-"""qclass/noise.py: the visitor-style rewrites benchmark.py --robustness reads TREC_10 through."""
+"""qclass/noise.py: the visitor-style rewrites benchmark.py --robustness reads TREC_10 through, and
+train.py shows the student."""
 
 import random
 
-from qclass.noise import KINDS, NEIGHBOURS, casual, typos
+from qclass.noise import ASKING, KINDS, NAMING, NEIGHBOURS, casual, rephrase, typos, visitor
 
 
 def test_casual_is_lower_case_without_the_question_mark():
@@ -42,3 +43,23 @@ def test_keyboard_neighbours_are_next_to_each_other():
     assert set(NEIGHBOURS["g"]) == set("fhtybv")
     assert all(key in NEIGHBOURS[n] for key, near in NEIGHBOURS.items() for n in near)
     assert typos("a b ?", random.Random(1)) == "a b ?"  # nothing long enough to touch
+
+
+def test_rephrase_makes_fragments_and_commands_that_keep_the_question():
+    seen = {rephrase("What is the capital of Peru ?", random.Random(seed)) for seed in range(200)}
+    assert "capital of Peru" in seen  # a fragment
+    assert {f"{start} capital of Peru" for start in NAMING} <= seen  # "name the capital of Peru", ...
+    assert {f"{start} what is the capital of Peru" for start in ASKING} <= seen  # "tell me what is ..."
+    asked = {rephrase("Who wrote Hamlet?", random.Random(seed)) for seed in range(100)}
+    assert asked == {f"{start} who wrote Hamlet" for start in ASKING}
+    assert rephrase("Name a river in Africa .", random.Random(1)) == "Name a river in Africa ."
+
+
+def test_visitor_is_seeded_and_uses_every_rewrite():
+    question = "What is the capital of Peru ?"
+    assert len({visitor(question, random.Random(5)) for _ in range(3)}) == 1
+    seen = {visitor(question, random.Random(seed)) for seed in range(300)}
+    assert "what is the capital of peru" in seen  # casual
+    assert any(s.endswith("?") and s != question for s in seen)  # typos, case kept
+    assert any(s.startswith(("tell me", "can you", "i want", "do you", "please", "i wonder", "name the")) for s in seen)
+    assert any("peru" in s and not s.startswith("what") and s != s.capitalize() for s in seen)
