@@ -51,9 +51,9 @@ def parse_args(argv=None):
     p.add_argument("--vocab", type=Path, help="reuse this WordPiece vocabulary file instead of building one")
     p.add_argument("--wordnet-dir", type=Path, default=corpus.WORDNET_DIR)
     p.add_argument("--teacher", choices=["minilm", "none"], default="minilm")
-    p.add_argument("--teacher-epochs", type=int, default=5)
+    p.add_argument("--teacher-epochs", type=int, default=8)
     p.add_argument("--teacher-lr", type=float, default=1e-4, help="the teachers' encoder learning rate")
-    p.add_argument("--teacher-head-lr", type=float, default=1e-4, help="the teachers' heads' learning rate")
+    p.add_argument("--teacher-head-lr", type=float, default=1e-3, help="the teachers' heads' learning rate")
     p.add_argument("--teachers", type=int, default=2,
                    help="fine-tune this many teachers (seeds seed, seed+1, ...) and distil their average")
     p.add_argument("--augment", type=int, default=20, help="teacher-labelled variants per training question")
