@@ -39,9 +39,8 @@ import torch
 from loadtest import cpu_model
 
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
-from qclass import artifacts, metrics, trec
+from qclass import artifacts, metrics, noise, trec
 from qclass.guess import why_a_guess
-from qclass.noise import casual, typos
 from qclass.numpy_model import NumpyTransformer, blas_threads, read_checkpoint
 from streamlitinf import inf, inf_batch, load_model
 from train import as_numpy
@@ -108,7 +107,7 @@ def guess_rates(bundle) -> dict:
         except FileNotFoundError:
             continue
         groups[name] = asked
-        groups[f"{name}_lower_case_no_question_mark"] = [casual(q) for q in asked]
+        groups[f"{name}_lower_case_no_question_mark"] = [noise.casual(q) for q in asked]
     figures, seconds, texts = {}, 0.0, 0
     for name, group in groups.items():
         start = time.perf_counter()
@@ -119,26 +118,17 @@ def guess_rates(bundle) -> dict:
     return figures
 
 
-ROBUSTNESS_SEED = 13
-
-
 def robustness(bundle) -> dict:
     """Class and subclass accuracy (%) on TREC_10 as written, as visitors type it, and with typos."""
-    import random
-
-    rows = trec.read_questions(trec.data_dir() / trec.TEST_FILE)
-    rng = random.Random(ROBUSTNESS_SEED)
-    versions = {"as_written": [q for _, q in rows], "lower_case_no_question_mark": [casual(q) for _, q in rows],
-                "character_typos": [typos(q, rng) for _, q in rows]}
-    gold = [fine for fine, _ in rows]
     figures = {}
-    for name, texts in versions.items():
-        results = inf_batch(texts, bundle)
+    for name, rows in noise.readings(trec.read_questions(trec.data_dir() / trec.TEST_FILE)).items():
+        gold = [fine for fine, _ in rows]
+        results = inf_batch([q for _, q in rows], bundle)
         figures[f"{name}_class_pct"] = round(100 * metrics.accuracy([trec.coarse_of(f) for f in gold],
                                                                     [r["coarse"] for r in results]), 1)
         figures[f"{name}_subclass_pct"] = round(100 * metrics.accuracy(gold, [r["fine"] for r in results]), 1)
         figures[f"{name}_flagged_as_guess"] = sum(r["guess"] is not None for r in results)
-    figures["typo_examples"] = " | ".join(versions["character_typos"][:3])
+        figures[f"{name}_examples"] = " | ".join(q for _, q in rows[:3])
     return figures
 
 

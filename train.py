@@ -412,6 +412,8 @@ def main(argv=None) -> int:
     validation = evaluate(bundle.model, bundle.tokenizer, val_rows)
     test_rows = trec.read_questions(folder / trec.TEST_FILE)
     test = evaluate(bundle.model, bundle.tokenizer, test_rows)
+    typed = {name: evaluate(bundle.model, bundle.tokenizer, rows) for name, rows in noise.readings(test_rows).items()
+             if name != "as_written"}
     card = {
         "model_version": trec.sha256(model_path)[:12],
         "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -452,6 +454,8 @@ def main(argv=None) -> int:
         "validation": {"coarse_accuracy": round(validation["coarse_accuracy"], 4),
                        "fine_accuracy": round(validation["fine_accuracy"], 4)},
         "test": report(test),
+        "test_as_visitors_type": {"typos_seed": noise.SEED, **{name: {k: round(result[k], 4) for k in (
+            "coarse_accuracy", "fine_accuracy")} for name, result in typed.items()}},
         "environment": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
                         "threads": torch.get_num_threads(), "machine": platform.machine()},
     }

@@ -22,7 +22,11 @@ if not card:
 
 test, info, data = card["test"], card["model"], card["data"]
 st.subheader(f"Accuracy on the TREC_10 test set ({data['test_questions']} questions)")
-rows = [("This model", test["coarse_accuracy"], test["fine_accuracy"])] + REFERENCES
+typed = card.get("test_as_visitors_type", {})
+rows = [("This model", test["coarse_accuracy"], test["fine_accuracy"])] + [
+    (f"This model, {label}", typed[name]["coarse_accuracy"], typed[name]["fine_accuracy"])
+    for name, label in (("lower_case_no_question_mark", "questions in lower case without \"?\""),
+                        ("character_typos", "one typo per 25 letters")) if name in typed] + REFERENCES
 accuracy = pd.DataFrame([(name, 100 * c, 100 * f) for name, c, f in rows], columns=["model", "class (6)", "subclass (50)"])
 st.dataframe(accuracy, hide_index=True,
              column_config={c: st.column_config.NumberColumn(format="%.1f%%") for c in ("class (6)", "subclass (50)")})

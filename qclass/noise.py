@@ -29,6 +29,7 @@ for r, row in enumerate(_ROWS):
         NEIGHBOURS[key] = "".join(sorted(near))
 
 KINDS = ("swap", "drop", "double", "neighbour")
+SEED = 13  # of the typos in the test set readings below
 LETTERS_PER_TYPO = 25
 
 
@@ -57,6 +58,14 @@ def typos(text: str, rng: random.Random, letters_per_typo: int = LETTERS_PER_TYP
             slip = rng.choice(NEIGHBOURS[key]) if NEIGHBOURS.get(key) else key
             chars[at] = slip.upper() if chars[at].isupper() else slip
     return "".join(chars)
+
+
+def readings(rows: list[tuple[str, str]], seed: int = SEED) -> dict[str, list[tuple[str, str]]]:
+    """(label, question) rows as written, in lower case without "?", and with seeded typos: the
+    readings of TREC_10 that benchmark.py --robustness and the model card report."""
+    rng = random.Random(seed)
+    return {"as_written": rows, "lower_case_no_question_mark": [(f, casual(q)) for f, q in rows],
+            "character_typos": [(f, typos(q, rng)) for f, q in rows]}
 
 
 # "What is the capital of Peru?": a definite noun phrase, which can stand alone or follow a command.

@@ -3,7 +3,7 @@ train.py shows the student."""
 
 import random
 
-from qclass.noise import ASKING, KINDS, NAMING, NEIGHBOURS, casual, rephrase, typos, visitor
+from qclass.noise import ASKING, KINDS, NAMING, NEIGHBOURS, casual, readings, rephrase, typos, visitor
 
 
 def test_casual_is_lower_case_without_the_question_mark():
@@ -63,3 +63,13 @@ def test_visitor_is_seeded_and_uses_every_rewrite():
     assert any(s.endswith("?") and s != question for s in seen)  # typos, case kept
     assert any(s.startswith(("tell me", "can you", "i want", "do you", "please", "i wonder", "name the")) for s in seen)
     assert any("peru" in s and not s.startswith("what") and s != s.capitalize() for s in seen)
+
+
+def test_readings_keep_the_labels_and_the_same_typos_every_time():
+    rows = [("LOC:city", "What is the capital of Peru ?"), ("HUM:ind", "Who wrote Hamlet ?")]
+    first, again = readings(rows), readings(rows)
+    assert first == again and list(first) == ["as_written", "lower_case_no_question_mark", "character_typos"]
+    assert first["lower_case_no_question_mark"] == [("LOC:city", "what is the capital of peru"),
+                                                   ("HUM:ind", "who wrote hamlet")]
+    assert [f for f, _ in first["character_typos"]] == ["LOC:city", "HUM:ind"]
+    assert all(noisy != q for (_, noisy), (_, q) in zip(first["character_typos"], rows))
