@@ -138,7 +138,8 @@ def test_model_card_page_shows_accuracy_references_and_confusion():
     at = AppTest.from_file(str(ROOT / "app_pages/2_Model_card.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     accuracy = at.dataframe[0].value
-    assert list(accuracy["model"])[:1] == ["This model"] and len(accuracy) >= 3
+    assert list(accuracy["model"])[:3] == ["This model", 'This model, questions in lower case without "?"',
+                                          "This model, one typo per 25 letters"] and len(accuracy) >= 5
     assert len(at.main.get("vega_lite_chart")) >= 1  # the confusion heatmap
     assert any("parameters" in m.value for m in at.markdown)
 

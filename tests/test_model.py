@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from qclass import artifacts, trec
+from qclass import artifacts, noise, trec
 from qclass.inference import decide, encode, fine_parents, joint_probabilities
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
 
@@ -98,3 +98,14 @@ def test_committed_model_test_accuracy_matches_its_model_card(model, trec_dir):
     assert round(result["coarse_accuracy"], 4) == card["test"]["coarse_accuracy"]
     assert round(result["fine_accuracy"], 4) == card["test"]["fine_accuracy"]
     assert all(trec.coarse_of(f) == c for c, f in zip(result["pred_coarse"], result["pred_fine"]))
+
+
+def test_committed_model_accuracy_on_questions_typed_casually_and_with_typos_matches_its_card(model, trec_dir):
+    from train import evaluate
+
+    card = json.loads((artifacts.ROOT / artifacts.CARD_FILE).read_text())["test_as_visitors_type"]
+    readings = noise.readings(trec.read_questions(trec_dir / trec.TEST_FILE), card["typos_seed"])
+    for name in ("lower_case_no_question_mark", "character_typos"):
+        result = evaluate(model.model, model.tokenizer, readings[name])
+        assert round(result["coarse_accuracy"], 4) == card[name]["coarse_accuracy"], name
+        assert round(result["fine_accuracy"], 4) == card[name]["fine_accuracy"], name
