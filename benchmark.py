@@ -18,7 +18,8 @@ labelled set tests/guess_set.tsv (English questions typed as visitors type them,
 not one), and on the TREC questions as written and in lower case without "?" (none should be).
 
 --robustness prints instead the model's accuracy on TREC_10 as written, in lower case without "?",
-and with seeded character typos (qclass/noise.py, seed 13: the same questions every run).
+and with seeded character typos (qclass/noise.py, seed 13: the same questions every run), and on
+tests/visitor_set.tsv: questions written as visitors type them, none of them from TREC.
 """
 
 from __future__ import annotations
@@ -94,6 +95,13 @@ def throughput(bundle, texts: list[str], n: int = 2000) -> float:
 
 
 GUESS_SET = artifacts.ROOT / "tests" / "guess_set.tsv"
+VISITOR_SET = artifacts.ROOT / "tests" / "visitor_set.tsv"
+
+
+def visitor_set() -> list[tuple[str, str]]:
+    """(fine label, question) rows of VISITOR_SET."""
+    return [tuple(line.split("\t")) for line in VISITOR_SET.read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
 
 
 def guess_rates(bundle) -> dict:
@@ -119,9 +127,12 @@ def guess_rates(bundle) -> dict:
 
 
 def robustness(bundle) -> dict:
-    """Class and subclass accuracy (%) on TREC_10 as written, as visitors type it, and with typos."""
+    """Class and subclass accuracy (%) on TREC_10 as written, as visitors type it, and with typos,
+    and on the visitor set."""
+    sets = noise.readings(trec.read_questions(trec.data_dir() / trec.TEST_FILE))
+    sets["visitor_set"] = visitor_set()
     figures = {}
-    for name, rows in noise.readings(trec.read_questions(trec.data_dir() / trec.TEST_FILE)).items():
+    for name, rows in sets.items():
         gold = [fine for fine, _ in rows]
         results = inf_batch([q for _, q in rows], bundle)
         figures[f"{name}_class_pct"] = round(100 * metrics.accuracy([trec.coarse_of(f) for f in gold],
@@ -129,6 +140,7 @@ def robustness(bundle) -> dict:
         figures[f"{name}_subclass_pct"] = round(100 * metrics.accuracy(gold, [r["fine"] for r in results]), 1)
         figures[f"{name}_flagged_as_guess"] = sum(r["guess"] is not None for r in results)
         figures[f"{name}_examples"] = " | ".join(q for _, q in rows[:3])
+    figures["visitor_set_questions"] = len(sets["visitor_set"])
     return figures
 
 

@@ -2,6 +2,7 @@
 train.py shows the student."""
 
 import random
+import re
 
 from qclass.noise import ASKING, KINDS, NAMING, NEIGHBOURS, casual, readings, rephrase, typos, visitor
 
@@ -73,3 +74,18 @@ def test_readings_keep_the_labels_and_the_same_typos_every_time():
                                                    ("HUM:ind", "who wrote hamlet")]
     assert [f for f, _ in first["character_typos"]] == ["LOC:city", "HUM:ind"]
     assert all(noisy != q for (_, noisy), (_, q) in zip(first["character_typos"], rows))
+
+
+def test_the_visitor_set_is_labelled_and_holds_no_trec_question(trec_dir):
+    from benchmark import visitor_set
+    from qclass import trec
+
+    rows = visitor_set()
+    assert len(rows) >= 150
+    assert all(label in trec.FINE_CLASSES for label, _ in rows)
+    assert {label.split(":")[0] for label, _ in rows} == set(trec.COARSE_CLASSES)
+    words = lambda text: " ".join(re.sub(r"[^a-z0-9 ]", "", text.lower()).split())
+    asked = {words(q) for _, q in rows}
+    assert len(asked) == len(rows)  # no question twice
+    for name in (trec.TRAIN_FILE, trec.TEST_FILE):
+        assert not asked & {words(q) for _, q in trec.read_questions(trec_dir / name)}
