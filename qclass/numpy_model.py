@@ -143,12 +143,13 @@ def check(config: dict, state_dict: dict) -> None:
 
 
 # OpenBLAS computes a product of at most 10**6 multiply-adds (rows x inner x columns) directly,
-# without first copying both matrices into its packed layout, where it has kernels for that (its
-# AVX-512 ones, as on this machine). One question's dozen tokens times a 384 x 1152 weight is past
-# that limit; times a 384 x 64 slice of it, it is not. So each weight is kept as contiguous
-# 64-column slices, and inputs go through them a few rows at a time, every call under the limit.
-# benchmark.py measures the same model with whole products next to it. Where OpenBLAS has no such
-# path, the slicing costs a call of a few microseconds per slice.
+# without first copying both matrices into its packed layout, where it has kernels for that: its
+# AVX-512 cores (DIRECT_SGEMM_CORES). One question's dozen tokens times a 384 x 1152 weight is past
+# that limit; times a 384 x 64 slice of it, it is not. So on those cores each weight is kept as
+# contiguous 64-column slices, and inputs go through them a few rows at a time, every call under
+# the limit. Elsewhere (AVX2 cores such as Haswell and Zen) every product is packed anyway, and
+# slicing only adds calls, so each weight is one product there. benchmark.py measures both.
+DIRECT_SGEMM_CORES = {"skylakex", "cooperlake", "sapphirerapids"}
 SLICE_COLUMNS = 64
 SMALL_PRODUCT = 1_000_000
 
@@ -197,8 +198,13 @@ def _gelu(x):
 class NumpyTransformer:
     """TwoClassHeadClassificationTransformer's eval-mode forward pass over a saved state_dict."""
 
-    def __init__(self, config: dict, state_dict: dict[str, np.ndarray], columns: int | None = SLICE_COLUMNS):
+    def __init__(self, config: dict, state_dict: dict[str, np.ndarray], columns: int | None | str = "auto"):
+        """columns: the width of the weights' slices, None for whole products, "auto" for what
+        this machine's OpenBLAS core computes fastest (see product_columns)."""
         check(config, state_dict)
+        if columns == "auto":
+            columns = product_columns()
+        self.columns = columns
         s = {k: np.asarray(v, dtype=np.float32) for k, v in state_dict.items()}
         linear = lambda name: Linear(s[name + "weight"], s[name + "bias"], columns)
         self.config = dict(config)
@@ -250,23 +256,45 @@ class NumpyTransformer:
         return [head(pooled) for head in self.class_heads]
 
 
+def _openblas():
+    """The OpenBLAS libraries loaded in this process (NumPy's own), by path; none off Linux."""
+    try:
+        with open("/proc/self/maps") as maps:  # Linux (Heroku); elsewhere OpenBLAS keeps its defaults
+            paths = {fields[-1] for fields in map(str.split, maps) if len(fields) >= 6}
+    except OSError:
+        return []
+    return [ctypes.CDLL(p) for p in sorted(paths) if "openblas" in Path(p).name.lower()]
+
+
+def _call(names: tuple[str, ...], *args, restype=ctypes.c_int):
+    """The first of these OpenBLAS functions found, called with args; None if there is none."""
+    for library in _openblas():
+        for name in names:
+            if hasattr(library, name):
+                function = getattr(library, name)
+                function.restype = restype
+                return function(*args)
+    return None
+
+
+def blas_core() -> str | None:
+    """OpenBLAS's name for the kernels it chose for this processor ("Haswell", "SkylakeX"), or None."""
+    core = _call(("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                  "openblas_get_corename64_", "openblas_get_corename"), restype=ctypes.c_char_p)
+    return core.decode() if core else None
+
+
+def product_columns(core: str | None = None) -> int | None:
+    """SLICE_COLUMNS where the OpenBLAS core has direct small products, else None (whole products)."""
+    core = blas_core() if core is None else core
+    return SLICE_COLUMNS if (core or "").lower() in DIRECT_SGEMM_CORES else None
+
+
 def blas_threads(n: int) -> bool:
     """Let NumPy's OpenBLAS use n threads from now on; False where no OpenBLAS is loaded.
 
     OpenBLAS reads OPENBLAS_NUM_THREADS only when it is loaded, which inside `streamlit run` is
     before any of our code runs, so the app sets the count through OpenBLAS's own call.
     """
-    try:
-        with open("/proc/self/maps") as maps:  # Linux (Heroku); elsewhere OpenBLAS keeps its default
-            paths = {fields[-1] for fields in map(str.split, maps) if len(fields) >= 6}
-    except OSError:
-        return False
-    libraries = [p for p in paths if "openblas" in Path(p).name.lower()]
-    for path in sorted(libraries):
-        library = ctypes.CDLL(path)
-        for symbol in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                       "openblas_set_num_threads64_", "openblas_set_num_threads"):
-            if hasattr(library, symbol):
-                getattr(library, symbol)(ctypes.c_int(n))
-                return True
-    return False
+    return _call(("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                  "openblas_set_num_threads64_", "openblas_set_num_threads"), ctypes.c_int(n)) is not None

@@ -10,7 +10,8 @@ import torch
 
 from qclass import artifacts, trec
 from qclass.inference import encode
-from qclass.numpy_model import Linear, NumpyTransformer, blas_threads, read_checkpoint
+from qclass.numpy_model import (DIRECT_SGEMM_CORES, SLICE_COLUMNS, Linear, NumpyTransformer, blas_core, blas_threads,
+                                 product_columns, read_checkpoint)
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
 
 QUESTIONS = ["What is the capital of Peru?", "Why?", "How many bones are in the human body?",
@@ -74,7 +75,8 @@ def test_same_logits_as_pytorch_on_trec_10(model, torch_model, trec_dir):
     assert_same_as_pytorch(model, torch_model, [q for _, q in trec.read_questions(trec_dir / trec.TEST_FILE)])
 
 
-def test_same_logits_for_a_random_model_of_another_shape():
+@pytest.mark.parametrize("columns", [SLICE_COLUMNS, None, "auto"])
+def test_same_logits_for_a_random_model_of_another_shape(columns):
     config = dict(vocab_size=50, pad_id=0, CLS_label_id=2, num_class_heads=2, lst_num_cat_in_classes=[3, 7],
                   emb_dim=24, dim_model=16, dim_inner=40, layers=2, heads=4, dropout=0.0, num_pos=8)
     torch.manual_seed(0)
@@ -83,7 +85,7 @@ def test_same_logits_for_a_random_model_of_another_shape():
     ids[:, 0], ids[3, 4:], ids[4, 1:] = 2, 0, 0  # [CLS] first; two rows padded
     with torch.inference_mode():
         expected = model(ids)
-    got = NumpyTransformer(config, {k: v.numpy() for k, v in model.state_dict().items()})(ids.numpy())
+    got = NumpyTransformer(config, {k: v.numpy() for k, v in model.state_dict().items()}, columns)(ids.numpy())
     for e, g in zip(expected, got):
         assert np.abs(e.numpy() - g).max() < 1e-5
 
@@ -96,6 +98,14 @@ def test_linear_in_slices_is_the_whole_product(rows, inputs, outputs, columns):
     weight, bias = rng.standard_normal((outputs, inputs), np.float32), rng.standard_normal(outputs, np.float32)
     x = rng.standard_normal((rows, inputs), np.float32)
     assert np.allclose(Linear(weight, bias, columns)(x), x @ weight.T + bias, rtol=1e-4, atol=1e-4)
+
+
+def test_slices_only_where_openblas_multiplies_small_products_directly():
+    core = blas_core()
+    assert core  # NumPy's wheels bring OpenBLAS; its core name says which kernels it runs
+    assert product_columns(core) == (SLICE_COLUMNS if core.lower() in DIRECT_SGEMM_CORES else None)
+    assert product_columns("SkylakeX") == product_columns("SapphireRapids") == SLICE_COLUMNS
+    assert product_columns("Haswell") is None and product_columns("Zen") is None
 
 
 def test_blas_threads_sets_openblas_thread_count():
