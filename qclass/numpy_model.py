@@ -266,22 +266,22 @@ def _openblas():
     return [ctypes.CDLL(p) for p in sorted(paths) if "openblas" in Path(p).name.lower()]
 
 
-def _call(names: tuple[str, ...], *args, restype=ctypes.c_int):
-    """The first of these OpenBLAS functions found, called with args; None if there is none."""
+def _function(names: tuple[str, ...], restype=None):
+    """The first of these OpenBLAS functions found, returning restype; None if there is none."""
     for library in _openblas():
         for name in names:
             if hasattr(library, name):
                 function = getattr(library, name)
                 function.restype = restype
-                return function(*args)
+                return function
     return None
 
 
 def blas_core() -> str | None:
     """OpenBLAS's name for the kernels it chose for this processor ("Haswell", "SkylakeX"), or None."""
-    core = _call(("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
-                  "openblas_get_corename64_", "openblas_get_corename"), restype=ctypes.c_char_p)
-    return core.decode() if core else None
+    corename = _function(("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                          "openblas_get_corename64_", "openblas_get_corename"), ctypes.c_char_p)
+    return corename().decode() if corename else None
 
 
 def product_columns(core: str | None = None) -> int | None:
@@ -296,5 +296,8 @@ def blas_threads(n: int) -> bool:
     OpenBLAS reads OPENBLAS_NUM_THREADS only when it is loaded, which inside `streamlit run` is
     before any of our code runs, so the app sets the count through OpenBLAS's own call.
     """
-    return _call(("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                  "openblas_set_num_threads64_", "openblas_set_num_threads"), ctypes.c_int(n)) is not None
+    set_threads = _function(("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                             "openblas_set_num_threads64_", "openblas_set_num_threads"))
+    if set_threads:
+        set_threads(ctypes.c_int(n))
+    return set_threads is not None
