@@ -2,7 +2,7 @@
 
     python benchmark.py [--json benchmark.json]
     python benchmark.py --guesses
-    python benchmark.py --robustness
+    python benchmark.py --robustness [--json results/robustness.json]
 
 
 Prints: file size and parameters; single-question latency p50/p95 on one thread through inf(),
@@ -155,6 +155,13 @@ def print_figures(figures: dict):
         print(f"{name:<{width}}  {value}")
 
 
+def write_json(path: str | None, figures: dict):
+    if path:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(figures, f, indent=1, ensure_ascii=False)
+
+
 def peak_memory_mb(texts: list[str]) -> float:
     out = subprocess.run([sys.executable, "-c", MEMORY_PROBE], input="\n".join(texts), text=True,
                          capture_output=True, check=True, cwd=artifacts.ROOT)
@@ -177,7 +184,9 @@ def main(argv=None) -> int:
         print_figures(guess_rates(bundle))
         return 0
     if args.robustness:
-        print_figures(robustness(bundle))
+        figures = robustness(bundle)
+        print_figures(figures)
+        write_json(args.json, figures)
         return 0
     texts = questions()
     model_file = artifacts.ROOT / artifacts.MODEL_FILE
@@ -222,10 +231,7 @@ def main(argv=None) -> int:
         "openblas_core": blas_core(),
     }
     print_figures(figures)
-    if args.json:
-        os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(figures, f, indent=1)
+    write_json(args.json, figures)
     return 0
 
 

@@ -109,3 +109,10 @@ def test_committed_model_accuracy_on_questions_typed_casually_and_with_typos_mat
         result = evaluate(model.model, model.tokenizer, readings[name])
         assert round(result["coarse_accuracy"], 4) == card[name]["coarse_accuracy"], name
         assert round(result["fine_accuracy"], 4) == card[name]["fine_accuracy"], name
+
+
+def test_the_committed_robustness_figures_are_the_committed_models(model, trec_dir):
+    from benchmark import robustness
+
+    recorded = json.loads((artifacts.ROOT / "results" / "robustness.json").read_text())
+    assert robustness(model) == recorded  # rerun: python benchmark.py --robustness --json results/robustness.json
