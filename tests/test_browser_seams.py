@@ -4,6 +4,7 @@ text, bookmarked links open on a fresh server, and an answer can be shared as a 
 
 import csv
 import io
+import time
 import urllib.parse
 
 import pytest
@@ -42,6 +43,20 @@ def ask(page, question: str, klass: str | None = None):
         expect(page.get_by_test_id("stMetricValue").first).to_have_text(klass)
 
 
+def tap_in_view(button, seconds: float = 5):
+    """Scroll until the whole button is on screen, then click it, as a visitor does. Scrolling to a
+    form that is still opening can leave its last button below a phone's screen, where a click
+    at its centre lands on nothing; so scroll again until it is in view (bounded)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        button.scroll_into_view_if_needed()
+        box, height = button.bounding_box(), button.page.viewport_size["height"]
+        if (box and 0 <= box["y"] and box["y"] + box["height"] <= height) or time.monotonic() > deadline:
+            break
+        button.page.wait_for_timeout(100)
+    button.click()
+
+
 def saved_rows(dyno_app):
     from qclass.feedback import FeedbackStore
 
@@ -62,7 +77,7 @@ def test_each_answer_gets_a_clean_correction_form(page, server_url, dyno_app):
     page.locator(".st-key-correct-open-2").get_by_text("No, correct it").click()  # the new answer's form
     expect(page.get_by_label("Comment (optional)")).to_have_value("")
     expect(page.get_by_label("The right class")).to_have_value("")
-    page.get_by_role("button", name="Send correction").click()
+    tap_in_view(page.get_by_role("button", name="Send correction"))
     page.get_by_text("Choose the right class from the list first").wait_for(timeout=15_000)
     assert not [row for row in saved_rows(dyno_app) if row[3] == "written for Hamlet"]
 
