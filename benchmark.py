@@ -99,16 +99,20 @@ GUESS_SET = artifacts.ROOT / "tests" / "guess_set.tsv"
 VISITOR_SET = artifacts.ROOT / "tests" / "visitor_set.tsv"
 
 
+def labelled_rows(path) -> list[tuple[str, str]]:
+    """(label, text) rows of a tab-separated file, skipping blank lines and # comments."""
+    return [tuple(line.rstrip("\n").split("\t")) for line in path.read_text().splitlines(True)
+            if line.strip() and not line.startswith("#")]
+
+
 def visitor_set() -> list[tuple[str, str]]:
     """(fine label, question) rows of VISITOR_SET."""
-    return [tuple(line.split("\t")) for line in VISITOR_SET.read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
+    return labelled_rows(VISITOR_SET)
 
 
 def guess_rates(bundle) -> dict:
     """Flagged / total for each labelled group and each TREC file, and the time the rule takes."""
-    labelled = [line.rstrip("\n").split("\t") for line in GUESS_SET.read_text().splitlines(True)
-                if line.strip() and not line.startswith("#")]
+    labelled = labelled_rows(GUESS_SET)
     groups = {f"guess_set_{kind}": [text for want, text in labelled if want == kind] for kind in ("english", "guess")}
     for name in (trec.TEST_FILE, trec.TRAIN_FILE):
         try:
