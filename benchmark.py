@@ -3,6 +3,7 @@
     python benchmark.py [--json benchmark.json]
     python benchmark.py --guesses
     python benchmark.py --robustness [--json results/robustness.json]
+    python benchmark.py --breakdown
 
 
 Prints: file size and parameters; single-question latency p50/p95 on one thread through inf(),
@@ -21,6 +22,11 @@ not one), and on the TREC questions as written and in lower case without "?" (no
 --robustness prints instead the model's accuracy on TREC_10 as written, in lower case without "?",
 and with seeded character typos (qclass/noise.py, seed 13: the same questions every run), and on
 tests/visitor_set.tsv: questions written as visitors type them, none of them from TREC.
+
+--breakdown prints instead where one question's time goes on one thread: the whole forward pass,
+then each of its parts timed alone, over and over, so that its weights stay in the processor's
+caches; and how fast this machine copies memory at the size of the encoder's weights. When the
+parts add up to much less than the whole, the time goes to fetching weights from memory.
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ from loadtest import cpu_model
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
 from qclass import artifacts, metrics, noise, trec
 from qclass.guess import why_a_guess
-from qclass.numpy_model import SLICE_COLUMNS, NumpyTransformer, blas_core, blas_threads, read_checkpoint
+from qclass.numpy_model import (SLICE_COLUMNS, NumpyTransformer, _gelu, _layer_norm, blas_core, blas_threads,
+                                read_checkpoint)
 from streamlitinf import inf, inf_batch, load_model
 from train import as_numpy
 
@@ -149,6 +156,48 @@ def robustness(bundle) -> dict:
     return figures
 
 
+def median_ms(f, n: int = 300) -> float:
+    f()
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def breakdown(model: NumpyTransformer, tokens: int = 14) -> dict:
+    """One question of `tokens` tokens: the forward pass, and its parts each timed hot."""
+    rng = np.random.default_rng(0)
+    ids = rng.integers(5, model.vocab_size, size=(1, tokens))
+    in_proj, out_proj, g1, b1, linear1, linear2, _, _ = model.layers[0]
+    width, heads = g1.shape[0], model.heads
+    x = rng.standard_normal((tokens, width)).astype(np.float32)
+    inner = linear1(x)
+    q = rng.standard_normal((1, heads, tokens, width // heads)).astype(np.float32)
+
+    def attention():
+        scores = q @ q.transpose(0, 1, 3, 2)
+        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        return (scores / scores.sum(-1, keepdims=True)) @ q
+
+    parts = {"in_proj": lambda: in_proj(x), "out_proj": lambda: out_proj(x), "linear1": lambda: linear1(x),
+             "linear2": lambda: linear2(inner), "attention": attention,
+             "two_layer_norms": lambda: (_layer_norm(x, g1, b1), _layer_norm(x, g1, b1)), "gelu": lambda: _gelu(inner)}
+    layer = {name: median_ms(f) for name, f in parts.items()}
+    weights = sum(piece.nbytes for layer_ in model.layers for linear in (layer_[0], layer_[1], layer_[4], layer_[5])
+                  for piece in linear.slices)
+    figures = {"tokens": tokens, "forward_ms": round(median_ms(lambda: model(ids)), 3)}
+    figures.update({f"{name}_hot_ms": round(ms, 3) for name, ms in layer.items()})
+    figures["layers_hot_ms"] = round(sum(layer.values()) * len(model.layers), 3)
+    figures["encoder_weights_mb"] = round(weights / 2**20, 1)
+    for mb in (1, round(weights / 2**20)):
+        a = np.ones(mb * 2**18, np.float32)
+        b = np.empty_like(a)
+        figures[f"copy_{mb}_mb_gb_per_s"] = round(2 * mb / 1024 / (median_ms(lambda: np.copyto(b, a), 50) / 1000), 1)
+    return figures
+
+
 def products(columns) -> str:
     return f"{columns}-column slices" if columns else "whole"
 
@@ -178,6 +227,7 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=1000, help="single-question timings per model")
     parser.add_argument("--guesses", action="store_true", help="only the guess rule's flag rates")
     parser.add_argument("--robustness", action="store_true", help="only: accuracy on TREC_10 typed casually and with typos")
+    parser.add_argument("--breakdown", action="store_true", help="only: where one question's time goes")
     args = parser.parse_args(argv)
     try:
         bundle = load_model()
@@ -191,6 +241,11 @@ def main(argv=None) -> int:
         figures = robustness(bundle)
         print_figures(figures)
         write_json(args.json, figures)
+        return 0
+    if args.breakdown:
+        blas_threads(1)
+        print_figures({**breakdown(bundle.model), "products": products(bundle.model.columns),
+                       "openblas_core": blas_core(), "machine": cpu_model()})
         return 0
     texts = questions()
     model_file = artifacts.ROOT / artifacts.MODEL_FILE

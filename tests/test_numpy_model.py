@@ -118,3 +118,15 @@ def test_blas_threads_sets_openblas_thread_count():
         assert get() == 2
     finally:
         blas_threads(1)
+
+
+def test_breakdown_times_each_part_of_a_layer_and_counts_every_encoder_weight(model):
+    from benchmark import breakdown
+
+    figures = breakdown(model.model, tokens=5)
+    parts = ["in_proj", "out_proj", "linear1", "linear2", "attention", "two_layer_norms", "gelu"]
+    assert all(figures[f"{part}_hot_ms"] > 0 for part in parts) and figures["forward_ms"] > 0
+    config = model.model.config
+    d, inner = config["dim_model"], config["dim_inner"]
+    encoder_floats = config["layers"] * (3 * d * d + d * d + 2 * d * inner)
+    assert figures["encoder_weights_mb"] == round(4 * encoder_floats / 2**20, 1)
