@@ -49,7 +49,7 @@ from loadtest import cpu_model
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
 from qclass import artifacts, metrics, noise, trec
 from qclass.guess import why_a_guess
-from qclass.numpy_model import (SLICE_COLUMNS, NumpyTransformer, _gelu, _layer_norm, blas_core, blas_threads,
+from qclass.numpy_model import (SLICE_COLUMNS, Linear, NumpyTransformer, _gelu, _layer_norm, blas_core, blas_threads,
                                 read_checkpoint)
 from streamlitinf import inf, inf_batch, load_model
 from train import as_numpy
@@ -185,8 +185,8 @@ def breakdown(model: NumpyTransformer, tokens: int = 14) -> dict:
              "linear2": lambda: linear2(inner), "attention": attention,
              "two_layer_norms": lambda: (_layer_norm(x, g1, b1), _layer_norm(x, g1, b1)), "gelu": lambda: _gelu(inner)}
     layer = {name: median_ms(f) for name, f in parts.items()}
-    weights = sum(piece.nbytes for layer_ in model.layers for linear in (layer_[0], layer_[1], layer_[4], layer_[5])
-                  for piece in linear.slices)
+    weights = sum(piece.nbytes for layer_parts in model.layers for linear in layer_parts
+                  if isinstance(linear, Linear) for piece in linear.slices)
     figures = {"tokens": tokens, "forward_ms": round(median_ms(lambda: model(ids)), 3)}
     figures.update({f"{name}_hot_ms": round(ms, 3) for name, ms in layer.items()})
     figures["layers_hot_ms"] = round(sum(layer.values()) * len(model.layers), 3)
