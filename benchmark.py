@@ -49,8 +49,8 @@ from loadtest import cpu_model
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
 from qclass import artifacts, metrics, noise, trec
 from qclass.guess import why_a_guess
-from qclass.numpy_model import (SLICE_COLUMNS, Linear, NumpyTransformer, _gelu, _layer_norm, blas_core, blas_threads,
-                                read_checkpoint)
+from qclass.numpy_model import (SLICE_COLUMNS, Linear, NumpyTransformer, _attention, _gelu, _layer_norm, blas_core,
+                                blas_threads, read_checkpoint)
 from streamlitinf import inf, inf_batch, load_model
 from train import as_numpy
 
@@ -174,15 +174,9 @@ def breakdown(model: NumpyTransformer, tokens: int = 14) -> dict:
     width, heads = g1.shape[0], model.heads
     x = rng.standard_normal((tokens, width)).astype(np.float32)
     inner = linear1(x)
-    q = rng.standard_normal((1, heads, tokens, width // heads)).astype(np.float32)
-
-    def attention():
-        scores = q @ q.transpose(0, 1, 3, 2)
-        scores = np.exp(scores - scores.max(-1, keepdims=True))
-        return (scores / scores.sum(-1, keepdims=True)) @ q
-
+    q, k, v = rng.standard_normal((3, 1, heads, tokens, width // heads)).astype(np.float32)
     parts = {"in_proj": lambda: in_proj(x), "out_proj": lambda: out_proj(x), "linear1": lambda: linear1(x),
-             "linear2": lambda: linear2(inner), "attention": attention,
+             "linear2": lambda: linear2(inner), "attention": lambda: _attention(q, k, v),
              "two_layer_norms": lambda: (_layer_norm(x, g1, b1), _layer_norm(x, g1, b1)), "gelu": lambda: _gelu(inner)}
     layer = {name: median_ms(f) for name, f in parts.items()}
     weights = sum(piece.nbytes for layer_parts in model.layers for linear in layer_parts

@@ -191,6 +191,16 @@ def _erf(x):
     return np.sign(x) * (1 - poly * np.exp(-a * a))
 
 
+def _attention(q, k, v, key_mask=None):
+    """softmax(q k^T + key_mask) v over (batch, heads, seq, head width) arrays; q comes scaled."""
+    scores = q @ k.transpose(0, 1, 3, 2)
+    if key_mask is not None:
+        scores = scores + key_mask
+    scores = np.exp(scores - scores.max(-1, keepdims=True))
+    scores /= scores.sum(-1, keepdims=True)
+    return scores @ v
+
+
 def _gelu(x):
     return x * (np.float32(0.5) + np.float32(0.5) * _erf(x * np.float32(0.7071067811865476)))
 
@@ -240,12 +250,7 @@ class NumpyTransformer:
         key_mask = np.where(pad, np.float32(-np.inf), np.float32(0))[:, None, None, :] if pad.any() else None
         for in_proj, out_proj, g1, b1, linear1, linear2, g2, b2 in self.layers:
             q, k, v = in_proj(x).reshape(batch, seq, 3, h, d).transpose(2, 0, 3, 1, 4)
-            scores = (q * scale) @ k.transpose(0, 1, 3, 2)
-            if key_mask is not None:
-                scores = scores + key_mask
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            scores /= scores.sum(-1, keepdims=True)
-            attended = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * seq, width)
+            attended = _attention(q * scale, k, v, key_mask).transpose(0, 2, 1, 3).reshape(batch * seq, width)
             x = _layer_norm(x + out_proj(attended), g1, b1)
             x = _layer_norm(x + linear2(_gelu(linear1(x))), g2, b2)
         keep = (~pad).reshape(batch, seq, 1).astype(np.float32)
