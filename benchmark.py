@@ -82,15 +82,20 @@ def questions() -> list[str]:
         return FALLBACK_QUESTIONS
 
 
-def latency_ms(bundle, texts: list[str], n: int) -> tuple[float, float]:
-    for text in texts[:20]:
-        inf(text, bundle)
+def times_ms(call, n: int) -> list[float]:
+    """How long call(i) took for i in range(n), in ms, sorted."""
     times = []
     for i in range(n):
         start = time.perf_counter()
-        inf(texts[i % len(texts)], bundle)
+        call(i)
         times.append((time.perf_counter() - start) * 1000)
-    times.sort()
+    return sorted(times)
+
+
+def latency_ms(bundle, texts: list[str], n: int) -> tuple[float, float]:
+    for text in texts[:20]:
+        inf(text, bundle)
+    times = times_ms(lambda i: inf(texts[i % len(texts)], bundle), n)
     return statistics.median(times), times[int(0.95 * len(times)) - 1]
 
 
@@ -158,12 +163,7 @@ def robustness(bundle) -> dict:
 
 def median_ms(f, n: int = 300) -> float:
     f()
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+    return statistics.median(times_ms(lambda _: f(), n))
 
 
 def breakdown(model: NumpyTransformer, tokens: int = 14) -> dict:
