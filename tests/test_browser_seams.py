@@ -57,8 +57,8 @@ def sent_messages(page) -> list:
 
 def tap(button, sent: list, wait_ms: int = 3_000):
     """Click a button that sends the app a message. If none was sent, the click fell where the button
-    no longer was (seen about once in ten phone runs, cause unknown): tap again, once, as a visitor
-    would, and say so in the test report. A tap that reached the app is never repeated, so an app
+    no longer was (not seen since the tests wait for runs and animations to end, but CI's lost click
+    before that is not fully explained): tap again, once, as a visitor would, and say so in the report. A tap that reached the app is never repeated, so an app
     that ignores it still fails the test."""
     before = len(sent)
     button.click()
