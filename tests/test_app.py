@@ -1,5 +1,6 @@
 """Every page through Streamlit's AppTest: answers, examples, batch files, bad input."""
 
+import logging
 import re
 
 import pytest
@@ -292,13 +293,23 @@ def test_a_weak_admin_password_keeps_the_page_locked_and_says_why(monkeypatch, p
     assert why in at.error[0].value and "stays locked" in at.error[0].value and not at.text_input
 
 
-def test_wrong_passwords_lock_out_and_are_logged_without_the_guess(monkeypatch, caplog):
+def test_wrong_passwords_lock_out_and_are_logged_without_the_guess(monkeypatch):
     at = feedback_page_with(monkeypatch)
-    for guess in ["first-guess-1", "second-guess-2", "third-guess-3"]:
-        assert open_with(at, guess).error[0].value == "Wrong password."
-    assert "Too many wrong passwords" in open_with(at, ADMIN_PASSWORD).error[0].value  # even the right one, now
+    # The page logs through streamlit.logger.get_logger(__name__), which does not propagate to the
+    # root logger that caplog listens on, so the test listens on the page's logger itself.
+    records = []
+    listener = logging.Handler()
+    listener.emit = records.append
+    page_log = logging.getLogger("__main__")
+    page_log.addHandler(listener)
+    try:
+        for guess in ["first-guess-1", "second-guess-2", "third-guess-3"]:
+            assert open_with(at, guess).error[0].value == "Wrong password."
+        assert "Too many wrong passwords" in open_with(at, ADMIN_PASSWORD).error[0].value  # even the right one, now
+    finally:
+        page_log.removeHandler(listener)
     assert not at.dataframe
-    failures = [r.getMessage() for r in caplog.records if "wrong password" in r.getMessage()]
+    failures = [r.getMessage() for r in records if "wrong password" in r.getMessage()]
     assert len(failures) == 3 and not any("guess" in f for f in failures)
     assert "3 wrong in a row" in failures[-1]
 
