@@ -5,8 +5,11 @@ docs/model.md and `python benchmark.py --guesses`):
 - no words at all ("???", emoji): nothing for the model to read;
 - another language, by py3langid (the maintained fork of langid.py; its model ships in the wheel),
   when it names a language other than English with at least MIN_LANGUAGE_CONFIDENCE;
-- few words the model's own vocabulary holds whole (typed gibberish, other scripts): of the words
-  of two or more letters, fewer than MIN_KNOWN_SHARE in a text of three or more words, or none of two;
+- few words the model can read (typed gibberish, other scripts): of the words of two or more
+  letters, fewer than MIN_KNOWN_SHARE in a text of three or more words, or none of two. A word is
+  read when the vocabulary holds it whole, or when its WordPiece pieces are words' parts, more than
+  MIN_LETTERS_PER_PIECE letters each on average: rare English words split so ("birth ##place",
+  "life ##span"), keyboard mash splits into letters ("as ##d ##f");
 - a statement, not a question: it ends with "." or "!", names no question word (what, how, ...) and
   does not open with a request ("name", "tell me", ...) or a verb that starts a question ("is", ...).
 """
@@ -15,9 +18,12 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 
 MIN_LANGUAGE_CONFIDENCE = 0.5
 MIN_KNOWN_SHARE = 1 / 3
+MIN_LETTERS_PER_PIECE = 2
+MAX_WORD_CHARS = 100  # the tokenizer reads a longer word as [UNK]; the cut also bounds the search below
 # py3langid also names English-based creoles and dialects; short English questions often look like them.
 ENGLISH_LIKE = {"en", "pcm", "sco"}
 QUESTION_WORDS = {"what", "what's", "whats", "wat", "who", "whom", "whose", "which", "wich", "when", "where",
@@ -49,11 +55,37 @@ def language(text: str) -> tuple[str, float]:
     return code, float(confidence)
 
 
+def word_pieces(word: str, vocab: dict) -> int | None:
+    """How many pieces the model's tokenizer reads a lower-case word in (WordPiece: the longest piece
+    the vocabulary holds, then the longest "##" piece of the rest, and so on); None where it reads
+    [UNK] (a letter the vocabulary lacks, or a word over MAX_WORD_CHARS)."""
+    word = "".join(c for c in unicodedata.normalize("NFD", word) if unicodedata.category(c) != "Mn")
+    if len(word) > MAX_WORD_CHARS:
+        return None
+    pieces, start = 0, 0
+    while start < len(word):
+        end = len(word)
+        while end > start and (word[start:end] if start == 0 else "##" + word[start:end]) not in vocab:
+            end -= 1
+        if end == start:
+            return None
+        pieces, start = pieces + 1, end
+    return pieces
+
+
+def readable(word: str, vocab: dict) -> bool:
+    """A lower-case word the model reads as a word: held whole (or a question word or opener), or in
+    pieces of more than MIN_LETTERS_PER_PIECE letters on average."""
+    if word in vocab or word in QUESTION_WORDS or word in OPENERS:
+        return True
+    pieces = word_pieces(word, vocab)
+    return pieces is not None and len(word) / pieces > MIN_LETTERS_PER_PIECE
+
+
 def known_share(text: str, vocab: dict) -> float | None:
-    """Of the text's words of two or more letters, the share the vocabulary holds whole (question words
-    and openers count as known); None if none."""
+    """Of the text's words of two or more letters, the share the model reads as words; None if none."""
     words = [w.lower() for w in _WORDS.findall(text)]
-    return sum(w in vocab or w in QUESTION_WORDS or w in OPENERS for w in words) / len(words) if words else None
+    return sum(readable(w, vocab) for w in words) / len(words) if words else None
 
 
 def why_a_guess(text: str, vocab: dict) -> str | None:
