@@ -1,6 +1,6 @@
 """Is this an English question the model can read? If not, its answer is only a guess, and why.
 
-Three signals, each measured on the TREC questions (none of the 500 test questions is flagged; see
+Four signals, each measured on the TREC questions (none of the 500 test questions is flagged; see
 docs/model.md and `python benchmark.py --guesses`):
 - no words at all ("???", emoji): nothing for the model to read;
 - another language, by py3langid (the maintained fork of langid.py; its model ships in the wheel),
@@ -10,8 +10,10 @@ docs/model.md and `python benchmark.py --guesses`):
   read when the vocabulary holds it whole, or when its WordPiece pieces are words' parts, more than
   MIN_LETTERS_PER_PIECE letters each on average: rare English words split so ("birth ##place",
   "life ##span"), keyboard mash splits into letters ("as ##d ##f");
-- a statement, not a question: it ends with "." or "!", names no question word (what, how, ...) and
-  does not open with a request ("name", "tell me", ...) or a verb that starts a question ("is", ...).
+- a statement, not a question: it ends with "." or "!", names no question word (what, how, ...),
+  does not open with a request or a verb that starts a question ("name", "is", ...), asks for nothing
+  ("I need ...", "looking for ..."), and has a subject or a verb ("I like pizza.", "It is raining.")
+  or is at most two words ("Thanks!"): "Capital of France." is a search, not a statement.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ QUESTION_WORDS = {"what", "what's", "whats", "wat", "who", "whom", "whose", "whi
 OPENERS = {"name", "list", "tell", "give", "define", "describe", "explain", "find", "show", "identify",
            "state", "please", "is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would",
            "should", "shall", "has", "have", "had", "may", "might", "must"}
+# Words of a request that does not open with one ("I need the capital of France.", "looking for ...").
+ASKING = {"need", "want", "know", "find", "looking", "wondering", "wonder", "curious", "help", "search"}
+# Subjects and common verbs: what a statement has and a search ("Capital of France.") lacks.
+SUBJECTS_AND_VERBS = {"i", "i'm", "im", "i've", "you", "you're", "we", "they", "he", "she", "it", "it's", "this",
+                      "that", "these", "those", "my", "your", "our", "their", "is", "are", "was", "were", "am",
+                      "be", "been", "have", "has", "had", "love", "like", "hate", "think"}
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 _LETTERS = re.compile(r"[^\W\d_]")
 _lock = threading.Lock()
@@ -107,10 +115,11 @@ def why_a_guess(text: str, vocab: dict) -> str | None:
 
 
 def is_statement(text: str) -> bool:
-    """Ends like a sentence, with no question word and no request or question-verb opening."""
+    """Ends like a sentence and reads as one: see the module docstring."""
     words = re.findall(r"[\w']+", text.lower())
     return (text.rstrip().endswith((".", "!")) and bool(words) and words[0] not in OPENERS
-            and not QUESTION_WORDS.intersection(words))
+            and not QUESTION_WORDS.intersection(words) and not ASKING.intersection(words)
+            and (len(words) <= 2 or bool(SUBJECTS_AND_VERBS.intersection(words))))
 
 
 LANGUAGE_NAMES = {

@@ -271,8 +271,9 @@ def test_text_that_is_not_an_english_question_gets_the_note_in_place_of_an_answe
     assert at.expander[0].label == "Show the model's guess anyway" and len(at.expander[0].get("metric")) == 2
 
 
-def test_english_questions_as_visitors_type_them_get_no_note():
-    at = classify("wat is the capitol of france")
+@pytest.mark.parametrize("question", ["wat is the capitol of france", "giraffe lifespan", "Capital of France."])
+def test_english_questions_as_visitors_type_them_get_no_note(question):
+    at = classify(question)
     assert not at.warning and at.metric[0].value
 
 

@@ -44,9 +44,12 @@ def test_word_pieces_counts_what_the_models_tokenizer_reads(model, trec_dir):
         assert word_pieces(word, model.vocab) == (None if "[UNK]" in tokens else len(tokens)), word
 
 
-def test_a_statement_needs_a_full_stop_and_no_question_word_or_request():
-    assert is_statement("I like pizza.") and is_statement("This app is great!")
+def test_a_statement_needs_a_full_stop_no_question_word_or_request_and_a_subject_or_verb():
+    assert is_statement("I like pizza.") and is_statement("This app is great!") and is_statement("Thanks!")
     assert not is_statement("I like pizza") and not is_statement("Tell me why the sky is blue.")
+    # searches and requests that end with a full stop
+    assert not is_statement("Capital of France.") and not is_statement("The author of Hamlet.")
+    assert not is_statement("I need the capital of France.") and not is_statement("Looking for the capital of Peru.")
 
 
 def test_rates_on_the_labelled_set_and_trec_are_what_the_model_card_claims(model, trec_dir):
