@@ -25,7 +25,8 @@ import unicodedata
 MIN_LANGUAGE_CONFIDENCE = 0.5
 MIN_KNOWN_SHARE = 1 / 3
 MIN_LETTERS_PER_PIECE = 2
-MAX_WORD_CHARS = 100  # the tokenizer reads a longer word as [UNK]; the cut also bounds the search below
+MAX_WORD_CHARS = 100  # the tokenizer reads a longer word as [UNK]
+LONGEST_WORD = 30  # letters; a longer "word" is mash ("internationalization" has 20)
 # py3langid also names English-based creoles and dialects; short English questions often look like them.
 ENGLISH_LIKE = {"en", "pcm", "sco"}
 QUESTION_WORDS = {"what", "what's", "whats", "wat", "who", "whom", "whose", "which", "wich", "when", "where",
@@ -82,10 +83,12 @@ def word_pieces(word: str, vocab: dict) -> int | None:
 
 
 def readable(word: str, vocab: dict) -> bool:
-    """A lower-case word the model reads as a word: held whole (or a question word or opener), or in
-    pieces of more than MIN_LETTERS_PER_PIECE letters on average."""
+    """A lower-case word the model reads as a word: held whole (or a question word or opener), or of at
+    most LONGEST_WORD letters in pieces of more than MIN_LETTERS_PER_PIECE letters on average."""
     if word in vocab or word in QUESTION_WORDS or word in OPENERS:
         return True
+    if len(word) > LONGEST_WORD:  # also bounds the work: splitting costs up to len(word) squared lookups
+        return False
     pieces = word_pieces(word, vocab)
     return pieces is not None and len(word) / pieces > MIN_LETTERS_PER_PIECE
 

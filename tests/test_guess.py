@@ -5,7 +5,7 @@ import re
 import pytest
 
 from qclass import artifacts, trec
-from qclass.guess import _WORDS, is_statement, why_a_guess, word_pieces
+from qclass.guess import _WORDS, is_statement, readable, why_a_guess, word_pieces
 from qclass.inference import load_tokenizer
 
 from conftest import ROOT
@@ -42,6 +42,10 @@ def test_word_pieces_counts_what_the_models_tokenizer_reads(model, trec_dir):
     for word in sorted(words):
         tokens = tokenizer.encode(word, add_special_tokens=False).tokens
         assert word_pieces(word, model.vocab) == (None if "[UNK]" in tokens else len(tokens)), word
+
+
+def test_a_word_longer_than_any_english_one_is_not_read_however_it_splits(model):
+    assert readable("birthplace" * 3, model.vocab) and not readable("birthplace" * 3 + "s", model.vocab)
 
 
 def test_a_statement_needs_a_full_stop_no_question_word_or_request_and_a_subject_or_verb():
