@@ -79,7 +79,7 @@ def parse_args(argv=None):
     p.add_argument("--dim-inner", type=int, default=512)
     p.add_argument("--layers", type=int, default=3)
     p.add_argument("--heads", type=int, default=12)
-    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--num-pos", type=int, default=64)
     p.add_argument("--device", default="cpu", help="where teacher and student train, e.g. cuda (results differ "
                    "slightly from a CPU run's)")
