@@ -1,4 +1,5 @@
-"""Speed, size and memory of the committed model, measured through the public inference functions.
+"""Speed, size and memory of the committed model (or $MODEL_DIR's, as the app reads it), measured
+through the public inference functions.
 
     python benchmark.py [--json benchmark.json]
     python benchmark.py --guesses
@@ -40,6 +41,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -242,7 +244,7 @@ def main(argv=None) -> int:
                        "openblas_core": blas_core(), "machine": cpu_model()})
         return 0
     texts = questions()
-    model_file = artifacts.ROOT / artifacts.MODEL_FILE
+    model_file = Path(os.environ.get("MODEL_DIR") or artifacts.ROOT) / artifacts.MODEL_FILE  # what load_model read
     checkpoint = read_checkpoint(model_file)
     seed_config = {**checkpoint["config"], **SEED_SIZE}
     seed_model = TwoClassHeadClassificationTransformer(**seed_config)
