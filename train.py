@@ -2,11 +2,12 @@
 
     python train.py --data-dir ../shared/data/trec        # or set TREC_DATA_DIR
 
-Stages: WordPiece vocabulary (WordNet + training questions) -> teacher (all-MiniLM-L6-v2
-fine-tuned on the training split) -> augmented questions labelled by the teacher -> student
-distilled from them, checkpoint chosen on the validation split -> one evaluation on TREC_10
--> weights, vocabulary, label maps and model_card.json. `--teacher none` trains the student
-on the hard labels alone (the smoke test does, without the training requirements).
+Stages: WordPiece vocabulary (WordNet + training questions) -> teachers (all-MiniLM-L6-v2, and
+all-mpnet-base-v2 with --mpnet-teachers, fine-tuned on the training split) -> augmented questions
+labelled by the teachers' average -> student distilled from them, checkpoint chosen on the
+validation split -> one evaluation on TREC_10 -> weights, vocabulary, label maps and
+model_card.json. `--teacher none` trains the student on the hard labels alone (the smoke test
+does, without the training requirements).
 """
 
 from __future__ import annotations
