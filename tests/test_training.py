@@ -146,7 +146,7 @@ def test_ema_keeps_the_moving_average_not_the_last_weights():
     assert 0 < moved[1.0] < moved[0.0] / 2
 
 
-def test_a_teacher_needs_at_least_one_teacher(capsys):
+def test_training_with_a_teacher_needs_at_least_one(capsys):
     with pytest.raises(SystemExit):
         train.parse_args(["--teachers", "0"])
     assert "at least 1" in capsys.readouterr().err
