@@ -53,7 +53,7 @@ from qclass import artifacts, metrics, noise, trec
 from qclass.guess import why_a_guess
 from qclass.numpy_model import (SLICE_COLUMNS, Linear, NumpyTransformer, _attention, _gelu, _layer_norm, blas_core,
                                 blas_threads, read_checkpoint)
-from streamlitinf import inf, inf_batch, load_model
+from streamlitinf import inf, inf_batch, load_model, model_folder
 from train import as_numpy
 
 SEED_SIZE = dict(emb_dim=512, dim_model=512, dim_inner=2048, layers=12, heads=8)
@@ -244,7 +244,7 @@ def main(argv=None) -> int:
                        "openblas_core": blas_core(), "machine": cpu_model()})
         return 0
     texts = questions()
-    model_file = Path(os.environ.get("MODEL_DIR") or artifacts.ROOT) / artifacts.MODEL_FILE  # what load_model read
+    model_file = Path(model_folder()) / artifacts.MODEL_FILE  # the file load_model read
     checkpoint = read_checkpoint(model_file)
     seed_config = {**checkpoint["config"], **SEED_SIZE}
     seed_model = TwoClassHeadClassificationTransformer(**seed_config)

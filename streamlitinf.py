@@ -20,11 +20,16 @@ BATCH_SIZE = 64
 BATCH_TOKENS = 1024
 
 
+def model_folder(folder: str | None = None) -> str:
+    """Where load_model reads the model files: folder, else $MODEL_DIR, else the app's own folder."""
+    return str(folder or os.environ.get("MODEL_DIR") or artifacts.ROOT)
+
+
 def load_model(folder: str | None = None) -> artifacts.Bundle:
     """The model, tokenizer, label maps and model card, built on CPU once per process and folder
-    (default: $MODEL_DIR, else the app's own folder). ArtifactError names a missing or bad file.
+    (model_folder). ArtifactError names a missing or bad file.
     Kept outside Streamlit's caches: a client's "clear cache" message must not load a second copy."""
-    folder = str(folder or os.environ.get("MODEL_DIR") or artifacts.ROOT)
+    folder = model_folder(folder)
     with _loading:
         if folder not in _bundles:
             # Streamlit answers each visitor in a thread of its own, and a short question gains nothing
