@@ -69,12 +69,15 @@ def mpnet_folder(folder: Path) -> Path:
 class Teacher(nn.Module):
     """A sentence encoder (MiniLM or mpnet), mean pooling, one linear head per label level."""
 
-    def __init__(self, num_classes: list[int], max_tokens: int = 64, kind: str = "minilm", mpnet_dir: Path | None = None):
+    def __init__(self, num_classes: list[int], max_tokens: int = 64, kind: str = "minilm", mpnet_dir: Path | None = None,
+                 bf16: bool = False):
+        """bf16: run the encoder under bfloat16 autocast (the heads stay float32): about 60% of the
+        step time on CPUs with bfloat16 units (AVX512-BF16, AMX), slower on those without."""
         super().__init__()
         from transformers import AutoModel
 
         path = model_dir(kind, mpnet_dir)
-        self.kind = kind
+        self.kind, self.bf16 = kind, bf16
         self.bert = AutoModel.from_pretrained(str(path), dtype=torch.float32)
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_tokens)
@@ -90,7 +93,8 @@ class Teacher(nn.Module):
         device = self.heads[0].weight.device
         ids = torch.tensor([e.ids for e in batch], device=device)
         mask = torch.tensor([e.attention_mask for e in batch], device=device)
-        hidden = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            hidden = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state.float()
         keep = mask.unsqueeze(-1).float()
         return (hidden * keep).sum(1) / keep.sum(1)
 

