@@ -11,7 +11,7 @@ Prints: file size and parameters; single-question latency p50/p95 on one thread 
 next to a seed-size model (12 encoder layers, 512 wide: the size of the article's 6+6-layer
 transformer), next to the same model run by PyTorch instead of NumPy, and next to it with the
 other shape of matrix products (whole, or in column slices: NumPy's OpenBLAS core decides which the
-app uses, see qclass/numpy_model.py), all measured the same way in the same run; batch throughput
+app uses, see qclass/numpy_model.py), all timed in turns over the same questions in the same run; batch throughput
 on two threads through inf_batch(); and the peak resident memory of a fresh process that loads the
 model and answers 1,000 questions. PyTorch (a test and
 training requirement, not a runtime one) builds the two comparison models.
@@ -94,11 +94,24 @@ def times_ms(call, n: int) -> list[float]:
     return sorted(times)
 
 
-def latency_ms(bundle, texts: list[str], n: int) -> tuple[float, float]:
-    for text in texts[:20]:
-        inf(text, bundle)
-    times = times_ms(lambda i: inf(texts[i % len(texts)], bundle), n)
-    return statistics.median(times), times[int(0.95 * len(times)) - 1]
+BLOCK = 50  # questions a model answers in a row, between the other models' turns
+
+
+def latencies_ms(bundles: list, texts: list[str], n: int) -> list[tuple[float, float]]:
+    """(p50, p95) of inf() per model, over the same n questions. The models take turns, BLOCK
+    questions each, so a slow spell of the machine falls on all of them alike; each turn starts
+    with a few untimed questions, so that a model is timed with its weights in the processor's
+    caches, as when it answers one visitor after another, not just after another model ran."""
+    times = [[] for _ in bundles]
+    for first in range(0, n, BLOCK):
+        for bundle, kept in zip(bundles, times):
+            for text in texts[:5]:
+                inf(text, bundle)
+            for i in range(first, min(n, first + BLOCK)):
+                start = time.perf_counter()
+                inf(texts[i % len(texts)], bundle)
+                kept.append((time.perf_counter() - start) * 1000)
+    return [(statistics.median(t), sorted(t)[int(0.95 * n) - 1]) for t in times]
 
 
 def throughput(bundle, texts: list[str], n: int = 2000) -> float:
@@ -220,7 +233,7 @@ def peak_memory_mb(texts: list[str]) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", help="also write the figures to this JSON file")
-    parser.add_argument("--n", type=int, default=1000, help="single-question timings per model")
+    parser.add_argument("--n", type=int, default=1000, help="single-question timings per model (the same questions)")
     parser.add_argument("--guesses", action="store_true", help="only the guess rule's flag rates")
     parser.add_argument("--robustness", action="store_true", help="only: accuracy on TREC_10 typed casually and with typos")
     parser.add_argument("--breakdown", action="store_true", help="only: where one question's time goes")
@@ -257,10 +270,8 @@ def main(argv=None) -> int:
 
     blas_threads(1)
     torch.set_num_threads(1)
-    p50, p95 = latency_ms(bundle, texts, args.n)
-    seed_p50, seed_p95 = latency_ms(seed_bundle, texts, max(100, args.n // 10))
-    torch_p50, torch_p95 = latency_ms(torch_bundle, texts, args.n)
-    other_p50, other_p95 = latency_ms(other_bundle, texts, args.n)
+    (p50, p95), (seed_p50, seed_p95), (torch_p50, torch_p95), (other_p50, other_p95) = latencies_ms(
+        [bundle, seed_bundle, torch_bundle, other_bundle], texts, args.n)
     blas_threads(2)
     qps = throughput(bundle, texts)
     blas_threads(1)

@@ -116,3 +116,33 @@ def test_the_committed_robustness_figures_are_the_committed_models(model, trec_d
 
     recorded = json.loads((artifacts.ROOT / "results" / "robustness.json").read_text())
     assert robustness(model) == recorded  # rerun: python benchmark.py --robustness --json results/robustness.json
+
+
+def test_benchmark_times_every_model_on_the_same_questions_in_turns(model):
+    """benchmark.py's speed-up is a ratio of two models' p50: both must answer the same questions,
+    BLOCK at a time, each turn after untimed questions that bring its weights into the caches."""
+    import benchmark
+    from dataclasses import replace
+
+    calls = []
+
+    def recording(name):
+        def run(ids):
+            calls.append((name, tuple(ids[0])))
+            return model.model(ids)
+        return replace(model, model=run)
+
+    texts = ["Who?", "What is the capital of Peru?", "How many bones are in the human body?", "Why is the sky blue?",
+             "Name a dog.", "When did the Berlin Wall fall?", "Where is Rome?"]
+    figures = benchmark.latencies_ms([recording("ours"), recording("seed")], texts, benchmark.BLOCK + 3)
+    assert len(figures) == 2 and all(0 < p50 <= p95 for p50, p95 in figures)
+    turns = []
+    for name, ids in calls:
+        if not turns or turns[-1][0] != name:
+            turns.append((name, []))
+        turns[-1][1].append(ids)
+    assert [name for name, _ in turns] == ["ours", "seed", "ours", "seed"]
+    ids = lambda i: tuple(encode(model.tokenizer, [texts[i % len(texts)]])[0])
+    warm = [ids(i) for i in range(5)]
+    first, second = [ids(i) for i in range(benchmark.BLOCK)], [ids(i) for i in range(benchmark.BLOCK, benchmark.BLOCK + 3)]
+    assert [asked for _, asked in turns] == [warm + first, warm + first, warm + second, warm + second]
