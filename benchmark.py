@@ -11,10 +11,10 @@ Prints: file size and parameters; single-question latency p50/p95 on one thread 
 next to a seed-size model (12 encoder layers, 512 wide: the size of the article's 6+6-layer
 transformer), next to the same model run by PyTorch instead of NumPy, and next to it with the
 other shape of matrix products (whole, or in column slices: NumPy's OpenBLAS core decides which the
-app uses, see qclass/numpy_model.py), all timed in turns over the same questions in the same run; batch throughput
-on two threads through inf_batch(); and the peak resident memory of a fresh process that loads the
-model and answers 1,000 questions. PyTorch (a test and
-training requirement, not a runtime one) builds the two comparison models.
+app uses, see qclass/numpy_model.py), all timed in turns over the same questions in the same run;
+batch throughput on two threads through inf_batch(); and the peak resident memory of a fresh process
+that loads the model and answers 1,000 questions. PyTorch (a test and training requirement, not a
+runtime one) builds the two comparison models.
 
 --guesses prints instead how often qclass.guess flags text as not an English question: on the
 labelled set tests/guess_set.tsv (English questions typed as visitors type them, and text that is
@@ -107,10 +107,7 @@ def latencies_ms(bundles: list, texts: list[str], n: int) -> list[tuple[float, f
         for bundle, kept in zip(bundles, times):
             for text in texts[:5]:
                 inf(text, bundle)
-            for i in range(first, min(n, first + BLOCK)):
-                start = time.perf_counter()
-                inf(texts[i % len(texts)], bundle)
-                kept.append((time.perf_counter() - start) * 1000)
+            kept += times_ms(lambda i: inf(texts[(first + i) % len(texts)], bundle), min(BLOCK, n - first))
     return [(statistics.median(t), sorted(t)[int(0.95 * n) - 1]) for t in times]
 
 

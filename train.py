@@ -171,7 +171,7 @@ class TeacherSpec:
     epochs: int
     lr: float
     head_lr: float
-    bf16: bool = False
+    bf16: bool
 
 
 def teacher_specs(args) -> list[TeacherSpec]:
