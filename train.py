@@ -47,7 +47,10 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", help=f"folder with {trec.TRAIN_FILE} and {trec.TEST_FILE} (default: ${trec.DATA_DIR_ENV})")
     p.add_argument("--extra-train", nargs="*", default=[], help="more TREC-format UTF-8 files for training (e.g. exported feedback)")
     p.add_argument("--out-dir", default=str(artifacts.ROOT), help="where the artifacts are written")
-    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--seed", type=int, default=13, help="the validation split's, the teachers' and the student's")
+    p.add_argument("--student-seed", type=int,
+                   help="the student's alone (its initial weights, batches and rewrites), to see how much of a "
+                        "difference between two students is chance; default --seed")
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--max-questions", type=int, help="use only this many training questions (smoke runs)")
     p.add_argument("--vocab-size", type=int, default=10_000)
@@ -102,6 +105,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.teacher != "none" and args.teachers + args.mpnet_teachers < 1:
         p.error("with a teacher, --teachers and --mpnet-teachers must add up to at least 1")
+    if args.student_seed is None:
+        args.student_seed = args.seed
     return args
 
 
@@ -363,7 +368,7 @@ def visitor_texts(texts: list[str], fraction: float, rng: random.Random) -> list
 
 
 def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_vectors=None):
-    rng = random.Random(args.seed)
+    rng = random.Random(args.student_seed)
     val_typos = [(f, noise.typos(q, random.Random(args.seed + i))) for i, (f, q) in enumerate(val_rows)]
     pad_id = tokenizer.token_to_id("[PAD]")
     device = args.device
@@ -473,7 +478,7 @@ def main(argv=None) -> int:
         vocab = [t for t, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])]
         stage = teacher_stage(args, train_rows, val_rows, vocab)
         texts, hard, soft, teacher_report = stage["texts"], stage["hard"], stage["soft"], stage["report"]
-    seed_everything(args.seed)  # the same student whether the teacher stage ran or came from the cache
+    seed_everything(args.student_seed)  # the same student whether the teacher stage ran or came from the cache
     model = TwoClassHeadClassificationTransformer(**config)
     if args.teacher == "minilm" and args.student_init == "minilm":
         from qclass.teacher import init_student_from_minilm
@@ -505,6 +510,7 @@ def main(argv=None) -> int:
         "teacher_stage_from_cache": bool(stage) and stage.get("from_cache", False),
         "command": "python train.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "seed": args.seed,
+        "student_seed": args.student_seed,
         "hyperparameters": {k: v for k, v in vars(args).items() if not isinstance(v, Path) and k not in ("data_dir", "out_dir")},
         "data": {
             "train_file": trec.TRAIN_FILE, "train_sha256": trec.sha256(folder / trec.TRAIN_FILE),

@@ -32,6 +32,26 @@ def test_smoke_training_run_writes_loadable_artifacts(tmp_path, trec_dir, wordne
     assert set(card["test"]["fine_per_class"]) == set(trec.FINE_CLASSES)
 
 
+def test_the_student_seed_draws_another_student_over_the_same_split(tmp_path, trec_dir, wordnet):
+    """--student-seed reseeds the student alone (initial weights, batches, rewrites): the same seed
+    as --seed gives the default run's student weight for weight, another seed another student,
+    over the same split, so that two students' difference can be set against chance."""
+    import torch
+
+    runs = {}
+    for name, extra in (("default", []), ("13", ["--student-seed", "13"]), ("14", ["--student-seed", "14"])):
+        out = tmp_path / name
+        assert train.main(["--data-dir", str(trec_dir), "--out-dir", str(out), "--teacher", "none",
+                           "--vocab", str(artifacts.ROOT / artifacts.VOCAB_FILE), "--max-questions", "200",
+                           "--epochs", "1", "--layers", "1", *extra]) == 0
+        card = json.loads((out / artifacts.CARD_FILE).read_text())
+        runs[name] = card, torch.load(out / artifacts.MODEL_FILE, weights_only=True)["state_dict"]
+    assert [runs[n][0]["student_seed"] for n in runs] == [13, 13, 14]
+    assert runs["default"][0]["data"] == runs["14"][0]["data"]
+    same = lambda a, b: all(torch.equal(runs[a][1][k], runs[b][1][k]) for k in runs[a][1])
+    assert same("default", "13") and not same("default", "14")
+
+
 def test_vocabulary_is_canonical_and_nearly_reproducible(tmp_path, trec_dir):
     """The tokenizers trainer breaks frequency ties in hash order, so a few tokens at the
     cut-off can differ between runs; the order is canonical and nearly all tokens agree."""
