@@ -2,8 +2,8 @@
 
     python train.py --data-dir ../shared/data/trec        # or set TREC_DATA_DIR
 
-Stages: WordPiece vocabulary (WordNet + training questions) -> teachers (all-MiniLM-L6-v2, and
-all-mpnet-base-v2 with --mpnet-teachers, fine-tuned on the training split) -> augmented questions
+Stages: WordPiece vocabulary (WordNet + training questions) -> teachers (two all-MiniLM-L6-v2 and one
+all-mpnet-base-v2 by default, fine-tuned on the training split) -> augmented questions
 labelled by the teachers' average -> student distilled from them, checkpoint chosen on the
 validation split -> one evaluation on TREC_10 -> weights, vocabulary, label maps and
 model_card.json. `--teacher none` trains the student on the hard labels alone (the smoke test
@@ -74,7 +74,8 @@ def parse_args(argv=None):
                    help="the mpnet teachers' heads' learning rate (its sentence vectors are about 3x smaller than MiniLM's)")
     p.add_argument("--teacher-bf16", action=argparse.BooleanOptionalAction, default=True,
                    help="teachers train and label under bfloat16 autocast: about 60%% of the time where the CPU "
-                        "has bfloat16 units, slower where it has none")
+                        "has bfloat16 units, slower where it has none (--no-teacher-bf16 there: the teachers' "
+                        "numbers then differ from the shipped model's by rounding)")
     p.add_argument("--augment", type=int, default=20, help="teacher-labelled variants per training question")
     p.add_argument("--teacher-cache", type=Path, help="folder to keep each teacher's outputs in, keyed by their inputs, "
                    "and a stopped teacher's progress, from which the next run resumes")
