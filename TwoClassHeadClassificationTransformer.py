@@ -1,7 +1,9 @@
 """The question classifier: a small transformer encoder with one classification head per label level.
 
-Input: WordPiece ids that start with the [CLS] id, padded with pad_id. Output: one logits
-tensor per head (here coarse: 6 classes, fine: 50). Training, evaluation and the app import it.
+Input: WordPiece ids, padded with pad_id; with special_tokens, each question's ids start with [CLS]
+and end with [SEP] (the tokenizer that qclass.inference.load_tokenizer builds for this model adds them
+or not). Output: one logits tensor per head (here coarse: 6 classes, fine: 50). Training, evaluation
+and the app import it.
 """
 
 import torch
@@ -23,6 +25,7 @@ class TwoClassHeadClassificationTransformer(nn.Module):
         heads: int = 4,
         dropout: float = 0.1,
         num_pos: int = 64,
+        special_tokens: bool = True,
     ):
         super().__init__()
         if len(lst_num_cat_in_classes) != num_class_heads:
@@ -30,6 +33,7 @@ class TwoClassHeadClassificationTransformer(nn.Module):
         self.pad_id = pad_id
         self.CLS_label_id = CLS_label_id
         self.num_pos = num_pos
+        self.special_tokens = special_tokens
         # Token embeddings may be wider than the encoder (e.g. initialised from a bigger model's
         # space) and are projected down once, which costs far less than a wider encoder.
         self.tok_emb = nn.Embedding(vocab_size, emb_dim, padding_idx=pad_id)

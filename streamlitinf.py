@@ -64,7 +64,8 @@ def _result(bundle: artifacts.Bundle, text: str, cut: bool, encoding, coarse_pro
         # Why the text is not an English question the model can read (then the answer is only a
         # guess), or None. No word the vocabulary knows at all (emoji only) is a guess too.
         "guess": why_a_guess(text, bundle.vocab) or (
-            None if any(i != unk for i in encoding.ids[1:-1]) else "it has no words the model knows"),
+            None if any(i != unk for i, special in zip(encoding.ids, encoding.special_tokens_mask) if not special)
+            else "it has no words the model knows"),
         "truncated": cut or bool(encoding.overflowing),
     }
 

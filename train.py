@@ -102,6 +102,8 @@ def parse_args(argv=None):
     p.add_argument("--heads", type=int, default=12)
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--num-pos", type=int, default=64)
+    p.add_argument("--special-tokens", action=argparse.BooleanOptionalAction, default=True,
+                   help="wrap each question in [CLS] ... [SEP]; without, two tokens fewer for the app to compute")
     p.add_argument("--device", default="cpu", help="where teacher and student train, e.g. cuda (results differ "
                    "slightly from a CPU run's)")
     args = p.parse_args(argv)
@@ -463,7 +465,7 @@ def main(argv=None) -> int:
     else:
         build_vocabulary(vocab_texts, args.vocab_size, out)
     # The app's own tokenizer: the same normalisation, and the same cut at num_pos tokens.
-    tokenizer = load_tokenizer(out / artifacts.VOCAB_FILE, args.num_pos)
+    tokenizer = load_tokenizer(out / artifacts.VOCAB_FILE, args.num_pos, args.special_tokens)
     print(f"vocabulary: {tokenizer.get_vocab_size()} tokens from "
           f"{args.vocab or f'{len(vocab_texts)} lines'}", flush=True)
 
@@ -471,7 +473,8 @@ def main(argv=None) -> int:
                   CLS_label_id=tokenizer.token_to_id("[CLS]"), num_class_heads=2,
                   lst_num_cat_in_classes=[len(trec.COARSE_CLASSES), len(trec.FINE_CLASSES)],
                   emb_dim=args.emb_dim, dim_model=args.dim_model, dim_inner=args.dim_inner,
-                  layers=args.layers, heads=args.heads, dropout=args.dropout, num_pos=args.num_pos)
+                  layers=args.layers, heads=args.heads, dropout=args.dropout, num_pos=args.num_pos,
+                  special_tokens=args.special_tokens)
     hard = list(label_tensors(train_rows))
     texts, soft, teacher_report, stage = [q for _, q in train_rows], None, None, None
     if args.teacher == "minilm":

@@ -135,7 +135,7 @@ def load(folder: Path = ROOT) -> Bundle:
     folder = Path(folder)
     maps = {name[:-4]: _read(folder, name, _load_pickle_dict) for name in LABEL_MAP_FILES}
     model = _read(folder, MODEL_FILE, _load_model)
-    tokenizer = _read(folder, VOCAB_FILE, lambda p: load_tokenizer(p, model.num_pos))
+    tokenizer = _read(folder, VOCAB_FILE, lambda p: load_tokenizer(p, model.num_pos, model.special_tokens))
     if tokenizer.get_vocab_size() != model.vocab_size:
         raise ArtifactError(f"Model file mismatch: {VOCAB_FILE} has {tokenizer.get_vocab_size()} tokens, "
                             f"{MODEL_FILE} expects {model.vocab_size}. Retrain both together.")

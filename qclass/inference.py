@@ -37,9 +37,12 @@ def clean(text) -> str:
     return normalise(text)[:MAX_CHARS]
 
 
-def load_tokenizer(vocab_file: str | Path, max_tokens: int) -> BertWordPieceTokenizer:
-    """Lowercasing, accent-stripping WordPiece tokenizer that adds [CLS] ... [SEP] and truncates."""
+def load_tokenizer(vocab_file: str | Path, max_tokens: int, special_tokens: bool = True) -> BertWordPieceTokenizer:
+    """Lowercasing, accent-stripping WordPiece tokenizer that truncates to max_tokens and, with
+    special_tokens, wraps each question in [CLS] ... [SEP] (as the model it serves was trained)."""
     tokenizer = BertWordPieceTokenizer(str(vocab_file), lowercase=True, strip_accents=True)
+    if not special_tokens:
+        tokenizer.post_processor = None
     tokenizer.enable_truncation(max_length=max_tokens)
     return tokenizer
 

@@ -109,6 +109,8 @@ def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
     if (not isinstance(classes, (list, tuple)) or len(classes) != c["num_class_heads"]
             or not all(type(n) is int and 1 <= n <= 10_000 for n in classes)):
         raise ValueError(f"config lst_num_cat_in_classes must give one class count per head, not {classes!r}")
+    if type(c.get("special_tokens", True)) is not bool:
+        raise ValueError(f"config special_tokens must be true or false, not {c['special_tokens']!r}")
     if c["pad_id"] >= c["vocab_size"]:
         raise ValueError("config pad_id must be a token of the vocabulary")
     d, inner = c["dim_model"], c["dim_inner"]
@@ -251,6 +253,7 @@ class NumpyTransformer:
         linear = lambda name: Linear(s[name + "weight"], s[name + "bias"], columns)
         self.config = dict(config)
         self.num_pos, self.pad_id, self.heads = config["num_pos"], config["pad_id"], config["heads"]
+        self.special_tokens = config.get("special_tokens", True)  # models saved before the option had them
         self.vocab_size = s["tok_emb.weight"].shape[0]
         self.tok_emb, self.pos_emb = s["tok_emb.weight"], s["pos_emb.weight"]
         self.emb_proj = linear("emb_proj.") if "emb_proj.weight" in s else None

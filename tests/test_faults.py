@@ -74,6 +74,8 @@ FAULTS = {
     "model wrong shape": (artifacts.MODEL_FILE, checkpoint(
         lambda saved: saved["state_dict"].update({"heads.1.weight": saved["state_dict"]["heads.1.weight"][:49]}))),
     "model heads=0": (artifacts.MODEL_FILE, checkpoint(lambda saved: saved["config"].update(heads=0))),
+    "model special_tokens not true or false": (artifacts.MODEL_FILE, checkpoint(
+        lambda saved: saved["config"].update(special_tokens="no"))),
     "model not finite": (artifacts.MODEL_FILE, checkpoint(lambda saved: saved["state_dict"]["emb_norm.bias"].fill_(float("nan")))),
     "label map wrong codes": ("idx2class.pkl", lambda data: pickle.dumps({0: "LOC", 1: "XYZ", 2: "HUM", 3: "NUM",
                                                                           4: "ENTY", 5: "DESC"})),

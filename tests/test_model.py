@@ -37,7 +37,8 @@ def test_vocabulary_is_10k_lowercase_wordpiece(model):
     assert tokenizer.get_vocab_size() == 10_000
     assert tokenizer.encode("WHAT is the Capitál").tokens == tokenizer.encode("what is the capital").tokens
     ids = tokenizer.encode("Who is the pharmacologist?").ids
-    assert ids[0] == tokenizer.token_to_id("[CLS]") and ids[-1] == tokenizer.token_to_id("[SEP]")
+    wrapped = ids[0] == tokenizer.token_to_id("[CLS]") and ids[-1] == tokenizer.token_to_id("[SEP]")
+    assert wrapped == model.model.special_tokens == model.card["hyperparameters"].get("special_tokens", True)
     # An unseen long word splits into known pieces instead of one [UNK].
     assert tokenizer.token_to_id("[UNK]") not in tokenizer.encode("electroencephalographically").ids
 

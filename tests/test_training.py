@@ -53,6 +53,25 @@ def test_the_student_seed_draws_another_student_over_the_same_split(tmp_path, tr
     assert same("default", "14") and not same("default", "13")
 
 
+def test_a_model_trained_without_special_tokens_is_served_without_them(tmp_path, trec_dir, wordnet):
+    """--no-special-tokens: the config says so, and the app's tokenizer, loaded from the saved
+    files, then reads a question as its words alone, as the student was trained."""
+    from streamlitinf import inf
+
+    out = tmp_path / "out"
+    assert train.main(["--data-dir", str(trec_dir), "--out-dir", str(out), "--teacher", "none",
+                       "--vocab", str(artifacts.ROOT / artifacts.VOCAB_FILE), "--max-questions", "200",
+                       "--epochs", "1", "--layers", "1", "--no-special-tokens"]) == 0
+    bundle = artifacts.load(out)
+    assert bundle.model.config["special_tokens"] is False
+    assert bundle.tokenizer.encode("Who wrote the book?").tokens == ["who", "wrote", "the", "book", "?"]
+    # A word the vocabulary knows, first or last, is still a word the model knows.
+    assert inf("book \u0298\u0298", bundle)["guess"] is None and inf("\u0298\u0298 book", bundle)["guess"] is None
+    assert inf("\u0298\u0298", bundle)["guess"] == "it has no words the model knows"
+    card = json.loads((out / artifacts.CARD_FILE).read_text())
+    assert card["hyperparameters"]["special_tokens"] is False
+
+
 def test_vocabulary_is_canonical_and_nearly_reproducible(tmp_path, trec_dir):
     """The tokenizers trainer breaks frequency ties in hash order, so a few tokens at the
     cut-off can differ between runs; the order is canonical and nearly all tokens agree."""
