@@ -80,7 +80,7 @@ st.markdown(
     "no words at all) gets a note in place of the answer. On a small labelled set (`tests/guess_set.tsv`) the "
     "note caught 52 of 56 such texts and 2 of 79 English questions typed as visitors type them (\"Frida Kahlo\", "
     "\"platypus habitat\"); it marks none of the 500 test questions (also in lower case without \"?\") "
-    "and 2 of 5,452 training questions. Short texts in a language close to another can pass unflagged (Polish "
+    "and 0 of 5,452 training questions. Short texts in a language close to another can pass unflagged (Polish "
     "\"Ile lat ma Ziemia?\" did), and so can one word of keyboard mash (\"qwerty\") or a greeting of three "
     "words (\"Good morning everyone.\").\n"
     "- Trained on short factual questions (TREC); commands, chit-chat and multi-sentence text are out of scope.\n"

@@ -35,6 +35,24 @@ def test_keyboard_mash_is_flagged_though_the_vocabulary_spells_it_in_single_lett
     assert why_a_guess(text, model.vocab) == "the model knows few of its words"
 
 
+def test_an_english_question_the_model_reads_skips_the_language_check(model, monkeypatch):
+    from qclass import guess
+
+    def no_language_check(text):
+        raise AssertionError(f"the language check ran for {text!r}")
+
+    monkeypatch.setattr(guess, "language", no_language_check)
+    for text in ("What molecules include fluorine , sodium and magnesium ?", "how many legs does a spider have",
+                 "Who was Galileo?"):
+        assert why_a_guess(text, model.vocab) is None
+    # Other openers, question words spelled as in another language, and words the model cannot read
+    # still go to the language check.
+    for text in ("Wat is de hoofdstad van Nederland?", "Wie spät ist es?", "Is Paris in France?",
+                 "What is \u043c\u043e\u0441\u043a\u0432\u0430?", "asdf what"):
+        with pytest.raises(AssertionError, match="the language check ran"):
+            why_a_guess(text, model.vocab)
+
+
 def test_word_pieces_counts_what_the_models_tokenizer_reads(model, trec_dir):
     tokenizer = load_tokenizer(ROOT / artifacts.VOCAB_FILE, max_tokens=1_000)  # the app's, without its cut at 64
     words = {w.lower() for _, q in trec.read_questions(trec_dir / trec.TEST_FILE) for w in _WORDS.findall(q)}
