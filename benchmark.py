@@ -191,8 +191,8 @@ def breakdown(model: NumpyTransformer, tokens: int = 14) -> dict:
              "linear2": lambda: linear2(inner), "attention": lambda: _attention(q, k, v),
              "two_layer_norms": lambda: (_layer_norm(x, g1, b1), _layer_norm(x, g1, b1)), "gelu": lambda: _gelu(inner)}
     layer = {name: median_ms(f) for name, f in parts.items()}
-    weights = sum(piece.nbytes for layer_parts in model.layers for linear in layer_parts
-                  if isinstance(linear, Linear) for piece in linear.slices)
+    weights = sum(linear.stack.nbytes for layer_parts in model.layers for linear in layer_parts
+                  if isinstance(linear, Linear))
     figures = {"tokens": tokens, "forward_ms": round(median_ms(lambda: model(ids)), 3)}
     figures.update({f"{name}_hot_ms": round(ms, 3) for name, ms in layer.items()})
     figures["layers_hot_ms"] = round(sum(layer.values()) * len(model.layers), 3)
