@@ -101,33 +101,23 @@ def readable(word: str, vocab: dict) -> bool:
     return pieces is not None and len(word) / pieces > MIN_LETTERS_PER_PIECE
 
 
-def known_share(text: str, vocab: dict) -> float | None:
-    """Of the text's words of two or more letters, the share the model reads as words; None if none."""
-    words = [w.lower() for w in _WORDS.findall(text)]
-    return sum(readable(w, vocab) for w in words) / len(words) if words else None
-
-
-def reads_as_english_question(text: str, vocab: dict) -> bool:
-    """It opens with an English question word, and the model reads every word of it as a word."""
-    words = [w.lower() for w in _WORDS.findall(text)]
-    return bool(words) and words[0] in ENGLISH_OPENERS and all(readable(w, vocab) for w in words)
-
-
 def why_a_guess(text: str, vocab: dict) -> str | None:
     """Why the model can only guess at text, in a visitor's words; None for an English question."""
     if not _LETTERS.search(text):
         return "it has no words"
-    if reads_as_english_question(text, vocab):
-        return None
+    # The words of two or more letters, and which of them the model reads as words.
+    words = [w.lower() for w in _WORDS.findall(text)]
+    read = [readable(w, vocab) for w in words]
+    if words and words[0] in ENGLISH_OPENERS and all(read):
+        return None  # an English question the model reads: no signal below can flag it
     code, confidence = language(text)
     if code not in ENGLISH_LIKE and confidence >= MIN_LANGUAGE_CONFIDENCE:
         return f"it looks like {LANGUAGE_NAMES.get(code, f'another language ({code})')}, not English"
-    share = known_share(text, vocab)
-    words = len(_WORDS.findall(text))
-    if share is not None and (share < MIN_KNOWN_SHARE and words >= 3 or share == 0 and words >= 2):
-        return "the model knows few of its words"
-    if share is None:
+    if not words:
         return "it has no words the model knows"
+    share = sum(read) / len(words)
+    if share < MIN_KNOWN_SHARE and len(words) >= 3 or share == 0 and len(words) >= 2:
+        return "the model knows few of its words"
     if is_statement(text):
         return "it reads as a statement, not a question"
     return None
