@@ -5,7 +5,7 @@
 Stages: WordPiece vocabulary (WordNet + training questions) -> teachers (two all-MiniLM-L6-v2 and one
 all-mpnet-base-v2 by default, fine-tuned on the training split) -> augmented questions
 labelled by the teachers' average -> student distilled from them, checkpoint chosen on the
-validation split -> one evaluation on TREC_10 -> weights, vocabulary, label maps and
+validation split -> one evaluation on TREC_10 (the student's, and for the report the teachers') -> weights, vocabulary, label maps and
 model_card.json. `--teacher none` trains the student on the hard labels alone (the smoke test
 does, without the training requirements).
 """
@@ -276,55 +276,64 @@ def distillation_texts(args, train_rows):
 
 
 def teacher_outputs(args, spec: TeacherSpec, train_rows, val_rows, texts: list[str], vocab: list[str] | None = None,
-                    scratch: Path | None = None) -> dict:
+                    scratch: Path | None = None, test_rows=None) -> dict:
     """One teacher, fine-tuned: its logits and sentence vectors for the distillation texts, its
-    validation logits and figures, and (given vocab) one vector per vocabulary token."""
+    validation logits and figures, (given vocab) one vector per vocabulary token, and (given
+    test_rows) its TREC_10 logits, for the report only: nothing is chosen on them."""
     from qclass.teacher import logits, targets, token_embeddings
 
     teacher, report = train_teacher(args, spec, train_rows, val_rows, scratch)
     token_vectors = None if vocab is None else token_embeddings(teacher, vocab)
     soft, vectors = targets(teacher, texts, progress=scratch)
     return {"soft": soft, "vectors": vectors, "val_logits": logits(teacher, [q for _, q in val_rows]),
-            "report": report, "token_vectors": token_vectors}
+            "report": report, "token_vectors": token_vectors,
+            "test_logits": test_rows and logits(teacher, [q for _, q in test_rows])}
 
 
-def teacher_outputs_cached(args, spec: TeacherSpec, train_rows, val_rows, texts, vocab=None) -> dict:
+def teacher_outputs_cached(args, spec: TeacherSpec, train_rows, val_rows, texts, vocab=None, test_rows=None) -> dict:
     """teacher_outputs, kept in --teacher-cache under a key of every input it depends on. A run
     stopped part-way keeps its progress beside it, and the next run with the same inputs resumes."""
     if not args.teacher_cache:
-        return teacher_outputs(args, spec, train_rows, val_rows, texts, vocab)
+        return teacher_outputs(args, spec, train_rows, val_rows, texts, vocab, test_rows=test_rows)
     from qclass import teacher
     from qclass.teacher import save_atomically
 
     code = [Path(teacher.__file__).read_text()] + [inspect.getsource(f) for f in (train_teacher, teacher_outputs)]
-    inputs = [asdict(spec), train_rows, val_rows, texts, vocab, args.num_pos, code]
+    inputs = [asdict(spec), train_rows, val_rows, texts, vocab, args.num_pos, code] + ([test_rows] if test_rows else [])
     key = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:16]
     path = args.teacher_cache / f"teacher-{spec.kind}-{spec.seed}-{key}.pt"
     if path.is_file():
         print(f"teacher {spec.kind} {spec.seed} reused from {path}", flush=True)
         return {**torch.load(path, weights_only=True), "from_cache": True}
     scratch = path.with_suffix(".partial")
-    outputs = teacher_outputs(args, spec, train_rows, val_rows, texts, vocab, scratch)
+    outputs = teacher_outputs(args, spec, train_rows, val_rows, texts, vocab, scratch, test_rows)
     save_atomically(outputs, path)
     shutil.rmtree(scratch, ignore_errors=True)
     return outputs
 
 
-def teacher_stage(args, train_rows, val_rows, vocab: list[str]) -> dict:
+def teacher_stage(args, train_rows, val_rows, vocab: list[str], test_rows=None) -> dict:
     """Fine-tune the teachers (or read them from the cache), embed the vocabulary with the first,
     and label the augmented questions with the average of every teacher's logits, and of the
-    sentence vectors of the teachers of the first one's kind (vectors of one sentence space)."""
+    sentence vectors of the teachers of the first one's kind (vectors of one sentence space).
+    Given test_rows (TREC_10), the report also says how each teacher and ensemble scores there:
+    how far a student could get by following them; nothing is chosen on it."""
     texts, coarse, fine = distillation_texts(args, train_rows)
     specs = teacher_specs(args)
-    outputs = [teacher_outputs_cached(args, spec, train_rows, val_rows, texts, vocab if i == 0 else None)
+    outputs = [teacher_outputs_cached(args, spec, train_rows, val_rows, texts, vocab if i == 0 else None, test_rows)
                for i, spec in enumerate(specs)]
     mean = lambda per_teacher: [torch.stack(heads).mean(0) for heads in zip(*per_teacher)]
 
     def ensemble(chosen) -> dict:
-        fine_acc, coarse_acc = logits_accuracy(mean([o["val_logits"] for o in chosen]), val_rows)
-        return {"validation_coarse_accuracy": coarse_acc, "validation_fine_accuracy": fine_acc}
+        figures = {}
+        for split, rows, key in (("validation", val_rows, "val_logits"), ("test", test_rows, "test_logits")):
+            if rows:
+                fine_acc, coarse_acc = logits_accuracy(mean([o[key] for o in chosen]), rows)
+                figures |= {f"{split}_coarse_accuracy": coarse_acc, f"{split}_fine_accuracy": fine_acc}
+        return figures
 
-    report = outputs[0]["report"] if len(outputs) == 1 else {**ensemble(outputs), "teachers": [o["report"] for o in outputs]}
+    report = {**outputs[0]["report"], **ensemble(outputs)} if len(outputs) == 1 else \
+        {**ensemble(outputs), "teachers": [{**o["report"], **ensemble([o])} for o in outputs]}
     kinds = sorted({spec.kind for spec in specs})
     if len(kinds) > 1:  # each kind's ensemble alone: what the other kind adds, on validation
         report["by_kind"] = {kind: ensemble([o for o, s in zip(outputs, specs) if s.kind == kind]) for kind in kinds}
@@ -477,9 +486,10 @@ def main(argv=None) -> int:
                   special_tokens=args.special_tokens)
     hard = list(label_tensors(train_rows))
     texts, soft, teacher_report, stage = [q for _, q in train_rows], None, None, None
+    test_rows = trec.read_questions(folder / trec.TEST_FILE)
     if args.teacher == "minilm":
         vocab = [t for t, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])]
-        stage = teacher_stage(args, train_rows, val_rows, vocab)
+        stage = teacher_stage(args, train_rows, val_rows, vocab, test_rows)
         texts, hard, soft, teacher_report = stage["texts"], stage["hard"], stage["soft"], stage["report"]
     seed_everything(args.student_seed)  # the same student whether the teacher stage ran or came from the cache
     model = TwoClassHeadClassificationTransformer(**config)
@@ -499,7 +509,6 @@ def main(argv=None) -> int:
     model_path = artifacts.save(out, model, config)
     bundle = artifacts.load(out)
     validation = evaluate(bundle.model, bundle.tokenizer, val_rows)
-    test_rows = trec.read_questions(folder / trec.TEST_FILE)
     # TREC_10 as written (the test report), then as visitors type it.
     typed = {name: evaluate(bundle.model, bundle.tokenizer, rows) for name, rows in noise.readings(test_rows).items()}
     test = typed.pop("as_written")

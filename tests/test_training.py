@@ -242,7 +242,7 @@ def test_the_stage_averages_every_teachers_logits_and_one_sentence_space(monkeyp
     gold = train.label_tensors(val_rows)
     made = {}
 
-    def outputs(args, spec, train_rows, val_rows, texts, vocab=None):
+    def outputs(args, spec, train_rows, val_rows, texts, vocab=None, test_rows=None):
         g = torch.Generator().manual_seed(spec.seed + (100 if spec.kind == "mpnet" else 0))
         width = 768 if spec.kind == "mpnet" else 384
         # The mpnet teacher alone knows the validation answers: the ensembles must show it.
@@ -250,11 +250,12 @@ def test_the_stage_averages_every_teachers_logits_and_one_sentence_space(monkeyp
                for labels, n in zip(gold, (6, 50))]
         made[spec] = {"soft": [torch.randn(len(texts), 6, generator=g), torch.randn(len(texts), 50, generator=g)],
                       "vectors": torch.randn(len(texts), width, generator=g), "val_logits": val,
+                      "test_logits": [-logits for logits in val],  # test_rows are val_rows: the mpnet teacher has them all wrong
                       "report": {"kind": spec.kind, "seed": spec.seed}, "token_vectors": vocab and torch.zeros(len(vocab), width)}
         return made[spec]
 
     monkeypatch.setattr(train, "teacher_outputs_cached", outputs)
-    stage = train.teacher_stage(args, train_rows, val_rows, ["[PAD]", "a"])
+    stage = train.teacher_stage(args, train_rows, val_rows, ["[PAD]", "a"], test_rows=val_rows)
     specs = train.teacher_specs(args)
     assert [(s.kind, s.seed, s.lr) for s in specs] == [("minilm", 13, 1e-4), ("minilm", 14, 1e-4), ("mpnet", 13, 5e-5)]
     for head in (0, 1):
@@ -266,6 +267,10 @@ def test_the_stage_averages_every_teachers_logits_and_one_sentence_space(monkeyp
     assert report["by_kind"]["mpnet"]["validation_fine_accuracy"] == 1.0
     assert report["by_kind"]["minilm"]["validation_fine_accuracy"] < 0.5
     assert report["validation_fine_accuracy"] == 1.0  # the mpnet votes outweigh two teachers with none
+    # TREC_10, for the report: each teacher, each kind and the ensemble, from the test logits.
+    assert [t["validation_fine_accuracy"] for t in report["teachers"]][2] == 1.0
+    assert report["teachers"][2]["test_fine_accuracy"] == report["by_kind"]["mpnet"]["test_fine_accuracy"] == 0.0
+    assert report["test_fine_accuracy"] == 0.0 and report["test_coarse_accuracy"] == 0.0
 
 
 def test_a_stopped_teacher_resumes_to_the_same_outputs(tmp_path, monkeypatch, capsys, trec_dir, wordnet):
