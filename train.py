@@ -491,6 +491,7 @@ def main(argv=None) -> int:
         vocab = [t for t, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])]
         stage = teacher_stage(args, train_rows, val_rows, vocab, test_rows)
         texts, hard, soft, teacher_report = stage["texts"], stage["hard"], stage["soft"], stage["report"]
+        print(f"teacher stage: {json.dumps(teacher_report)}", flush=True)  # readable before the student ends
     seed_everything(args.student_seed)  # the same student whether the teacher stage ran or came from the cache
     model = TwoClassHeadClassificationTransformer(**config)
     if args.teacher == "minilm" and args.student_init == "minilm":
