@@ -43,7 +43,10 @@ def top3_chart(probs: dict, names: dict):
 
 
 def ask():
-    st.session_state.asked = True
+    """The box's question is to be answered, as answer number `asked`. The mark stays until its answer
+    is stored: Streamlit may stop a run at any st.session_state access when a newer message (a click)
+    waits, and the next run must still answer it, under the same number."""
+    st.session_state.asked = st.session_state.get("answers", 0) + 1
 
 
 def classify_page():
@@ -71,7 +74,7 @@ def question_and_answer(model, balloons: bool):
                              placeholder="e.g. Who invented the telephone?")
     if st.button("Classify", type="primary", key="classify"):
         ask()
-    asked = st.session_state.pop("asked", False)
+    asked = st.session_state.get("asked")
     if asked:
         try:
             result = inf(question, model)
@@ -82,10 +85,10 @@ def question_and_answer(model, balloons: bool):
         else:
             # Each answer gets its own number: every feedback widget is keyed by it, so a verdict,
             # a picked class or a comment can only ever belong to the answer it was given for.
-            number = st.session_state.get("answers", 0) + 1
-            st.session_state.answers = number
-            st.session_state.answer = {"number": number, "result": result}
+            st.session_state.answer = {"number": asked, "result": result}
+            st.session_state.answers = asked
             st.query_params["q"] = result["question"]  # the URL is a link to this answer
+        del st.session_state.asked  # only now: see ask()
 
     answer = st.session_state.get("answer")
     if answer:

@@ -185,6 +185,33 @@ def test_an_edited_question_hides_the_old_answers_buttons_until_it_is_asked():
     assert at.button(key="confirm-2") and not any(b.key == "confirm-1" for b in at.button)
 
 
+def test_a_question_asked_while_a_click_stops_the_run_is_still_answered(monkeypatch):
+    """Streamlit may stop a run at any st.session_state access, when a newer message (a click) is
+    waiting. In the browser (tests/test_browser_seams.py, once in CI) an edit sent by leaving the box
+    for a button went unanswered: the run that took the ask was stopped before it stored the answer.
+    Here the run is stopped just before it stores the answer, by the rerun a click would bring."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+    from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+    from streamlit.runtime.state.safe_session_state import SafeSessionState
+
+    at = classify("Who wrote Hamlet?")
+    store, stopped = SafeSessionState.__setitem__, []
+
+    def stop_before_the_answer_is_stored(self, key, value):
+        if key == "answer" and not stopped:
+            stopped.append(key)
+            raise RerunException(RerunData(widget_states=WidgetStates(widgets=self.get_widget_states())))
+        store(self, key, value)
+
+    monkeypatch.setattr(SafeSessionState, "__setitem__", stop_before_the_answer_is_stored)
+    at.text_input(key="question").set_value("How far is the moon?").run()
+    assert stopped and not at.exception
+    assert [t.value for t in at.main.get("text")] == ["How far is the moon?"]
+    assert [m.value for m in at.metric] == ["NUMERIC", "distance"]
+    assert not at.info  # no "You changed the question" note: the new question has its answer
+
+
 def test_classifying_works_when_the_database_is_down(monkeypatch):
     from qclass import feedback
 
