@@ -263,6 +263,14 @@ def logits_accuracy(logits, rows) -> tuple[float, float]:
     return float((f == gold_f.numpy()).mean()), float((c == gold_c.numpy()).mean())
 
 
+def teachers_decisions(logits, texts: list[str]) -> list[tuple[str, str]]:
+    """The texts labelled with the teachers' own answer (the app's rule over their averaged logits),
+    for measuring how closely the student follows them, whatever the true labels."""
+    coarse_probs, fine_probs = joint_probabilities(*[l.float().numpy() for l in logits], PARENTS)
+    _, fine = decide(coarse_probs, fine_probs, PARENTS)
+    return [(trec.FINE_CLASSES[j], text) for j, text in zip(fine.tolist(), texts)]
+
+
 def distillation_texts(args, train_rows):
     """The training questions and their augmented variants, with hard labels (-1 for the variants)."""
     rng = random.Random(args.seed)
@@ -339,6 +347,7 @@ def teacher_stage(args, train_rows, val_rows, vocab: list[str], test_rows=None) 
         report["by_kind"] = {kind: ensemble([o for o, s in zip(outputs, specs) if s.kind == kind]) for kind in kinds}
     same_space = [o["vectors"] for o, spec in zip(outputs, specs) if spec.kind == specs[0].kind]
     return {"texts": texts, "hard": [coarse, fine], "soft": mean([o["soft"] for o in outputs]),
+            "val_logits": mean([o["val_logits"] for o in outputs]),
             "vectors": torch.stack(same_space).mean(0).half(), "report": report,
             "token_vectors": outputs[0]["token_vectors"], "from_cache": all(o.get("from_cache") for o in outputs)}
 
@@ -378,7 +387,10 @@ def visitor_texts(texts: list[str], fraction: float, rng: random.Random) -> list
     return [noise.visitor(t, rng) if rng.random() < fraction else t for t in texts]
 
 
-def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_vectors=None):
+def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_vectors=None, followed=None):
+    """Distil the student; each epoch judged on validation (the checkpoint rule: subclass, then
+    class) and, given followed ({name: rows labelled with the teachers' answers}), on how often it
+    gives its teachers' answer there."""
     rng = random.Random(args.student_seed)
     val_typos = [(f, noise.typos(q, random.Random(args.seed + i))) for i, (f, q) in enumerate(val_rows)]
     pad_id = tokenizer.token_to_id("[PAD]")
@@ -431,8 +443,14 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_v
         history.append({"epoch": epoch + 1, "validation_coarse_accuracy": score[1],
                         "validation_fine_accuracy": score[0], "validation_typos_coarse_accuracy": noisy["coarse_accuracy"],
                         "validation_typos_fine_accuracy": noisy["fine_accuracy"]})
+        agreement = {name: evaluate(run, tokenizer, rows) for name, rows in (followed or {}).items()}
+        for name, result in agreement.items():
+            history[-1] |= {f"{name}_teacher_agreement_coarse": result["coarse_accuracy"],
+                            f"{name}_teacher_agreement_fine": result["fine_accuracy"]}
+        follows = "".join(f"; gives the teachers' answer on {name} {r['coarse_accuracy']:.4f} / {r['fine_accuracy']:.4f}"
+                          for name, r in agreement.items())
         print(f"student epoch {epoch + 1}: validation coarse {score[1]:.4f} fine {score[0]:.4f}; with typos coarse "
-              f"{noisy['coarse_accuracy']:.4f} fine {noisy['fine_accuracy']:.4f}", flush=True)
+              f"{noisy['coarse_accuracy']:.4f} fine {noisy['fine_accuracy']:.4f}{follows}", flush=True)
         if score > best:
             best, best_state = score, copy.deepcopy(kept.state_dict())
     model.load_state_dict(best_state)
@@ -504,7 +522,12 @@ def main(argv=None) -> int:
             model.tok_emb.weight[config["pad_id"]].zero_()
     print(f"student: {sum(p.numel() for p in model.parameters()):,} parameters, {len(texts)} training texts", flush=True)
     teacher_vectors = stage["vectors"] if stage is not None and args.match_vectors else None
-    history = train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_vectors)
+    followed = None
+    if stage is not None:  # the fit: 5,000 of its own training texts (unrewritten), and validation
+        sample = sorted(random.Random(args.seed).sample(range(len(texts)), min(5000, len(texts))))
+        followed = {"transfer texts": teachers_decisions([s[sample] for s in soft], [texts[i] for i in sample]),
+                    "validation": teachers_decisions(stage["val_logits"], [q for _, q in val_rows])}
+    history = train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_vectors, followed)
 
     # Evaluate exactly what the app will load: the saved file, reloaded into the NumPy model.
     model_path = artifacts.save(out, model, config)

@@ -271,6 +271,11 @@ def test_the_stage_averages_every_teachers_logits_and_one_sentence_space(monkeyp
     assert [t["validation_fine_accuracy"] for t in report["teachers"]][2] == 1.0
     assert report["teachers"][2]["test_fine_accuracy"] == report["by_kind"]["mpnet"]["test_fine_accuracy"] == 0.0
     assert report["test_fine_accuracy"] == 0.0 and report["test_coarse_accuracy"] == 0.0
+    # How closely a student follows: the texts labelled with the ensemble's own answers (mpnet's here).
+    questions = [q for _, q in val_rows]
+    assert train.teachers_decisions(stage["val_logits"], questions) == val_rows
+    wrong = train.teachers_decisions([-logits for logits in stage["val_logits"]], questions)
+    assert [q for _, q in wrong] == questions and all(w != v for w, v in zip(wrong, val_rows))
 
 
 def test_a_stopped_teacher_resumes_to_the_same_outputs(tmp_path, monkeypatch, capsys, trec_dir, wordnet):
