@@ -255,10 +255,15 @@ def teacher_accuracy(teacher, rows) -> tuple[float, float]:
     return logits_accuracy(logits(teacher, [q for _, q in rows]), rows)
 
 
+def decided(logits):
+    """(class, subclass) index arrays that the app's decision rule gives for [coarse logits, fine logits]."""
+    coarse_probs, fine_probs = joint_probabilities(*[l.float().numpy() for l in logits], PARENTS)
+    return decide(coarse_probs, fine_probs, PARENTS)
+
+
 def logits_accuracy(logits, rows) -> tuple[float, float]:
     """(fine, coarse) accuracy of [coarse logits, fine logits] under the app's decision rule."""
-    coarse_probs, fine_probs = joint_probabilities(*[l.numpy() for l in logits], PARENTS)
-    c, f = decide(coarse_probs, fine_probs, PARENTS)
+    c, f = decided(logits)
     gold_c, gold_f = label_tensors(rows)
     return float((f == gold_f.numpy()).mean()), float((c == gold_c.numpy()).mean())
 
@@ -266,8 +271,7 @@ def logits_accuracy(logits, rows) -> tuple[float, float]:
 def teachers_decisions(logits, texts: list[str]) -> list[tuple[str, str]]:
     """The texts labelled with the teachers' own answer (the app's rule over their averaged logits),
     for measuring how closely the student follows them, whatever the true labels."""
-    coarse_probs, fine_probs = joint_probabilities(*[l.float().numpy() for l in logits], PARENTS)
-    _, fine = decide(coarse_probs, fine_probs, PARENTS)
+    _, fine = decided(logits)
     return [(trec.FINE_CLASSES[j], text) for j, text in zip(fine.tolist(), texts)]
 
 
