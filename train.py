@@ -529,7 +529,7 @@ def main(argv=None) -> int:
     followed = None
     if stage is not None:  # the fit: 5,000 of its own training texts (unrewritten), and validation
         sample = sorted(random.Random(args.seed).sample(range(len(texts)), min(5000, len(texts))))
-        followed = {"transfer texts": teachers_decisions([s[sample] for s in soft], [texts[i] for i in sample]),
+        followed = {"training_texts": teachers_decisions([s[sample] for s in soft], [texts[i] for i in sample]),
                     "validation": teachers_decisions(stage["val_logits"], [q for _, q in val_rows])}
     history = train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_vectors, followed)
 
