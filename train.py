@@ -76,9 +76,13 @@ def parse_args(argv=None):
                    help="teachers train and label under bfloat16 autocast: about 60%% of the time where the CPU "
                         "has bfloat16 units, slower where it has none (--no-teacher-bf16 there: the teachers' "
                         "numbers then differ from the shipped model's by rounding)")
-    p.add_argument("--augment", type=int, default=20, help="teacher-labelled variants per training question")
-    p.add_argument("--teacher-cache", type=Path, help="folder to keep each teacher's outputs in, keyed by their inputs, "
-                   "and a stopped teacher's progress, from which the next run resumes")
+    p.add_argument("--augment", type=int, default=20, help="teacher-labelled variants per training question "
+                   "(words masked, deleted or replaced by random WordNet words of the same part of speech)")
+    p.add_argument("--siblings", type=int, default=0, help="and this many per question with nouns swapped for "
+                   "their WordNet siblings (the capital of Peru -> the capital of Ghana), which stay questions")
+    p.add_argument("--teacher-cache", type=Path, help="folder to keep each fine-tuned teacher and its outputs in, "
+                   "keyed by their inputs (a new transfer set is only labelled), and a stopped teacher's progress, "
+                   "from which the next run resumes")
     p.add_argument("--student-init", choices=["minilm", "token-vectors"], default="minilm",
                    help="minilm: MiniLM's bottom layers over our vocabulary (needs dim 384, 12 heads); "
                         "token-vectors: only the token embeddings, from the teacher's sentence space")
@@ -276,51 +280,63 @@ def teachers_decisions(logits, texts: list[str]) -> list[tuple[str, str]]:
 
 
 def distillation_texts(args, train_rows):
-    """The training questions and their augmented variants, with hard labels (-1 for the variants)."""
-    rng = random.Random(args.seed)
+    """The training questions and their augmented variants, with hard labels (-1 for the variants):
+    the word-level variants first, then the sibling swaps (each kind from its own seeded stream,
+    so adding one kind leaves the other's texts as they were)."""
+    rng, sibling_rng = random.Random(args.seed), random.Random(args.seed + 1)
     augmenter = corpus.Augmenter(corpus.wordnet_lexicon(args.wordnet_dir))
     texts = [q for _, q in train_rows]
     coarse, fine = label_tensors(train_rows)
-    variants = [v for q in texts for v in augmenter.variants(q, args.augment, rng)]
+    variants = [v for q in texts for v in corpus.variants(augmenter.variant, q, args.augment, rng)]
+    if args.siblings:
+        swapper = corpus.SiblingSwapper(corpus.noun_siblings(args.wordnet_dir))
+        variants += [v for q in texts for v in corpus.variants(swapper.variant, q, args.siblings, sibling_rng)]
     all_texts = texts + variants
     unknown = torch.full((len(variants),), -1)
     return all_texts, torch.cat([coarse, unknown]), torch.cat([fine, unknown])
 
 
 def teacher_outputs(args, spec: TeacherSpec, train_rows, val_rows, texts: list[str], vocab: list[str] | None = None,
-                    scratch: Path | None = None, test_rows=None) -> dict:
+                    training: Path | None = None, labelling: Path | None = None, test_rows=None) -> dict:
     """One teacher, fine-tuned: its logits and sentence vectors for the distillation texts, its
     validation logits and figures, (given vocab) one vector per vocabulary token, and (given
-    test_rows) its TREC_10 logits, for the report only: nothing is chosen on them."""
+    test_rows) its TREC_10 logits, for the report only: nothing is chosen on them.
+    training, labelling: folders for the training's progress and result, and the labelling's progress."""
     from qclass.teacher import logits, targets, token_embeddings
 
-    teacher, report = train_teacher(args, spec, train_rows, val_rows, scratch)
+    teacher, report = train_teacher(args, spec, train_rows, val_rows, training)
     token_vectors = None if vocab is None else token_embeddings(teacher, vocab)
-    soft, vectors = targets(teacher, texts, progress=scratch)
+    soft, vectors = targets(teacher, texts, progress=labelling)
     return {"soft": soft, "vectors": vectors, "val_logits": logits(teacher, [q for _, q in val_rows]),
             "report": report, "token_vectors": token_vectors,
             "test_logits": test_rows and logits(teacher, [q for _, q in test_rows])}
 
 
 def teacher_outputs_cached(args, spec: TeacherSpec, train_rows, val_rows, texts, vocab=None, test_rows=None) -> dict:
-    """teacher_outputs, kept in --teacher-cache under a key of every input it depends on. A run
-    stopped part-way keeps its progress beside it, and the next run with the same inputs resumes."""
+    """teacher_outputs, kept in --teacher-cache under a key of every input it depends on, and the
+    fine-tuned teacher in a folder keyed by what its training depends on: another transfer set is
+    only labelled. A run stopped part-way keeps its progress, and the next one resumes."""
     if not args.teacher_cache:
         return teacher_outputs(args, spec, train_rows, val_rows, texts, vocab, test_rows=test_rows)
     from qclass import teacher
     from qclass.teacher import save_atomically
 
-    code = [Path(teacher.__file__).read_text()] + [inspect.getsource(f) for f in (train_teacher, teacher_outputs)]
-    inputs = [asdict(spec), train_rows, val_rows, texts, vocab, args.num_pos, code] + ([test_rows] if test_rows else [])
-    key = hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:16]
-    path = args.teacher_cache / f"teacher-{spec.kind}-{spec.seed}-{key}.pt"
+    def key(inputs) -> str:
+        return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:16]
+
+    name = f"teacher-{spec.kind}-{spec.seed}"
+    trained = key([asdict(spec), train_rows, val_rows, args.num_pos, Path(teacher.__file__).read_text(),
+                   inspect.getsource(train_teacher)])
+    labelled = key([trained, texts, vocab, inspect.getsource(teacher_outputs)] + ([test_rows] if test_rows else []))
+    path = args.teacher_cache / f"{name}-{labelled}.pt"
     if path.is_file():
         print(f"teacher {spec.kind} {spec.seed} reused from {path}", flush=True)
         return {**torch.load(path, weights_only=True), "from_cache": True}
-    scratch = path.with_suffix(".partial")
-    outputs = teacher_outputs(args, spec, train_rows, val_rows, texts, vocab, scratch, test_rows)
+    labelling = path.with_suffix(".partial")
+    outputs = teacher_outputs(args, spec, train_rows, val_rows, texts, vocab,
+                              args.teacher_cache / f"{name}-{trained}.trained", labelling, test_rows)
     save_atomically(outputs, path)
-    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.rmtree(labelling, ignore_errors=True)
     return outputs
 
 

@@ -223,6 +223,33 @@ def test_ema_keeps_the_moving_average_not_the_last_weights():
     assert 0 < moved[1.0] < moved[0.0] / 2
 
 
+def test_sibling_swaps_keep_a_questions_frame_and_change_its_nouns(wordnet):
+    """Nouns after the first word become WordNet siblings; frame words, and lower-case words whose
+    noun is a proper name (born: Max Born), stay; a question without such nouns gives no variant."""
+    import random
+    from qclass import corpus
+
+    siblings = corpus.noun_siblings(wordnet)
+    assert {"Peru", "Chile"} <= set(siblings["Peru"]) and "town" in siblings["city"]
+    assert "Born" in siblings and "born" not in siblings
+    swapper = corpus.SiblingSwapper(siblings)
+    question = "What is the capital city of Peru ?"
+    swaps = corpus.variants(swapper.variant, question, 10, random.Random(13))
+    assert len(swaps) == 10 and question not in swaps
+    for swap in swaps:
+        assert swap.startswith("What is the ") and swap.endswith(" ?")
+    assert any(s.endswith(" of Chile ?") or s.endswith(" of Ecuador ?") or s.endswith(" of Bolivia ?") for s in swaps)
+    assert corpus.variants(swapper.variant, "When was Ozzy Osbourne born ?", 5, random.Random(13)) == []
+
+
+def test_sibling_swaps_are_added_after_the_word_variants(trec_dir, wordnet):
+    rows = trec.read_questions(trec_dir / trec.TRAIN_FILE)[:40]
+    words, _, _ = train.distillation_texts(train.parse_args(["--augment", "3"]), rows)
+    both, coarse, _ = train.distillation_texts(train.parse_args(["--augment", "3", "--siblings", "2"]), rows)
+    assert both[: len(words)] == words and len(both) > len(words)
+    assert (coarse[len(rows):] == -1).all()  # the teachers label every variant
+
+
 def test_training_with_a_teacher_needs_at_least_one(capsys):
     with pytest.raises(SystemExit):
         train.parse_args(["--teachers", "0", "--mpnet-teachers", "0"])
@@ -304,18 +331,28 @@ def test_a_stopped_teacher_resumes_to_the_same_outputs(tmp_path, monkeypatch, ca
     monkeypatch.setattr(train, "teacher_accuracy", stopped_in_epoch_2)
     with pytest.raises(KeyboardInterrupt):
         stage(tmp_path / "stopped")
-    assert [p.name for p in (tmp_path / "stopped").glob("*.partial/*")] == ["epoch.pt"]
+    assert [p.name for p in (tmp_path / "stopped").glob("*.trained/*")] == ["epoch.pt"]
     monkeypatch.setattr(train, "teacher_accuracy", judged)
     capsys.readouterr()
     resumed = stage(tmp_path / "stopped")
     assert "resumed after epoch 1" in capsys.readouterr().out
-    assert not list((tmp_path / "stopped").glob("*.partial"))  # the progress is gone once the teacher is kept
+    # The progress is gone once the teacher is kept, and the labelling's once its outputs are.
+    assert [p.name for p in (tmp_path / "stopped").glob("*.trained/*")] == ["teacher.pt"] * 2  # MiniLM's, mpnet's
+    assert not list((tmp_path / "stopped").glob("*.partial"))
     unbroken = stage(tmp_path / "unbroken")
     for a, b in zip(resumed["soft"] + [resumed["vectors"], resumed["token_vectors"]],
                     unbroken["soft"] + [unbroken["vectors"], unbroken["token_vectors"]]):
         assert torch.equal(a, b)
     assert resumed["report"] == unbroken["report"]
     assert stage(tmp_path / "stopped")["from_cache"] and not unbroken["from_cache"]
+    # Another transfer set: the kept teacher labels it, untrained again, and gives the training
+    # questions (the texts both sets begin with) the same targets.
+    capsys.readouterr()
+    flags[flags.index("--augment") + 1] = "2"
+    relabelled = stage(tmp_path / "stopped")
+    assert "trained already" in capsys.readouterr().out and not relabelled["from_cache"]
+    assert len(relabelled["texts"]) > len(unbroken["texts"]) and relabelled["report"] == unbroken["report"]
+    assert all(torch.equal(a[: len(train_rows)], b[: len(train_rows)]) for a, b in zip(relabelled["soft"], unbroken["soft"]))
 
 
 def test_teacher_labels_resume_block_by_block(tmp_path, monkeypatch):
