@@ -280,20 +280,41 @@ def teachers_decisions(logits, texts: list[str]) -> list[tuple[str, str]]:
 
 
 def distillation_texts(args, train_rows):
-    """The training questions and their augmented variants, with hard labels (-1 for the variants):
-    the word-level variants first, then the sibling swaps (each kind from its own seeded stream,
-    so adding one kind leaves the other's texts as they were)."""
-    rng, sibling_rng = random.Random(args.seed), random.Random(args.seed + 1)
-    augmenter = corpus.Augmenter(corpus.wordnet_lexicon(args.wordnet_dir))
-    texts = [q for _, q in train_rows]
-    coarse, fine = label_tensors(train_rows)
-    variants = [v for q in texts for v in corpus.variants(augmenter.variant, q, args.augment, rng)]
+    """The training questions and their augmented variants: the word-level variants first, then the
+    sibling swaps (each kind from its own seeded stream, so adding one kind leaves the other's texts
+    as they were). -> texts, their class and subclass labels (-1 for the variants), and each text's
+    source: {kind: (the texts' first index, their training questions' indices)}."""
+    questions = [q for _, q in train_rows]
+    texts = list(questions)
+    kinds = [("word variants", corpus.Augmenter(corpus.wordnet_lexicon(args.wordnet_dir)).variant, args.augment, 0)]
     if args.siblings:
-        swapper = corpus.SiblingSwapper(corpus.noun_siblings(args.wordnet_dir))
-        variants += [v for q in texts for v in corpus.variants(swapper.variant, q, args.siblings, sibling_rng)]
-    all_texts = texts + variants
-    unknown = torch.full((len(variants),), -1)
-    return all_texts, torch.cat([coarse, unknown]), torch.cat([fine, unknown])
+        kinds.append(("sibling swaps", corpus.SiblingSwapper(corpus.noun_siblings(args.wordnet_dir)).variant,
+                      args.siblings, 1))
+    sources = {"questions": (0, list(range(len(questions))))}
+    for kind, make, count, stream in kinds:
+        rng, first, of = random.Random(args.seed + stream), len(texts), []
+        for i, q in enumerate(questions):
+            variants = corpus.variants(make, q, count, rng)
+            texts += variants
+            of += [i] * len(variants)
+        sources[kind] = (first, of)
+    coarse, fine = label_tensors(train_rows)
+    unknown = torch.full((len(texts) - len(questions),), -1)
+    return texts, torch.cat([coarse, unknown]), torch.cat([fine, unknown]), sources
+
+
+def transfer_report(soft, sources) -> dict:
+    """Per kind of transfer text: how many, how often the teachers give it its source question's
+    subclass and class (how much a kind of variant changes), and their mean top subclass probability."""
+    coarse, fine = decided(soft)
+    top = F.softmax(soft[1].float(), -1).max(-1).values
+    report = {}
+    for kind, (first, of) in sources.items():
+        these, of = slice(first, first + len(of)), np.array(of, dtype=int)
+        report[kind] = {"texts": len(of), "teachers_keep_the_source_subclass": round(float((fine[these] == fine[of]).mean()), 4),
+                        "teachers_keep_the_source_class": round(float((coarse[these] == coarse[of]).mean()), 4),
+                        "mean_top_subclass_probability": round(float(top[these].mean()), 4)}
+    return report
 
 
 def teacher_outputs(args, spec: TeacherSpec, train_rows, val_rows, texts: list[str], vocab: list[str] | None = None,
@@ -345,8 +366,9 @@ def teacher_stage(args, train_rows, val_rows, vocab: list[str], test_rows=None) 
     and label the augmented questions with the average of every teacher's logits, and of the
     sentence vectors of the teachers of the first one's kind (vectors of one sentence space).
     Given test_rows (TREC_10), the report also says how each teacher and ensemble scores there:
-    how far a student could get by following them; nothing is chosen on it."""
-    texts, coarse, fine = distillation_texts(args, train_rows)
+    how far a student could get by following them; nothing is chosen on it. The report's
+    transfer_set says what each kind of text is to the teachers (transfer_report)."""
+    texts, coarse, fine, sources = distillation_texts(args, train_rows)
     specs = teacher_specs(args)
     outputs = [teacher_outputs_cached(args, spec, train_rows, val_rows, texts, vocab if i == 0 else None, test_rows)
                for i, spec in enumerate(specs)]
@@ -365,8 +387,10 @@ def teacher_stage(args, train_rows, val_rows, vocab: list[str], test_rows=None) 
     kinds = sorted({spec.kind for spec in specs})
     if len(kinds) > 1:  # each kind's ensemble alone: what the other kind adds, on validation
         report["by_kind"] = {kind: ensemble([o for o, s in zip(outputs, specs) if s.kind == kind]) for kind in kinds}
+    soft = mean([o["soft"] for o in outputs])
+    report["transfer_set"] = transfer_report(soft, sources)
     same_space = [o["vectors"] for o, spec in zip(outputs, specs) if spec.kind == specs[0].kind]
-    return {"texts": texts, "hard": [coarse, fine], "soft": mean([o["soft"] for o in outputs]),
+    return {"texts": texts, "hard": [coarse, fine], "soft": soft,
             "val_logits": mean([o["val_logits"] for o in outputs]),
             "vectors": torch.stack(same_space).mean(0).half(), "report": report,
             "token_vectors": outputs[0]["token_vectors"], "from_cache": all(o.get("from_cache") for o in outputs)}

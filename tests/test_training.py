@@ -244,10 +244,32 @@ def test_sibling_swaps_keep_a_questions_frame_and_change_its_nouns(wordnet):
 
 def test_sibling_swaps_are_added_after_the_word_variants(trec_dir, wordnet):
     rows = trec.read_questions(trec_dir / trec.TRAIN_FILE)[:40]
-    words, _, _ = train.distillation_texts(train.parse_args(["--augment", "3"]), rows)
-    both, coarse, _ = train.distillation_texts(train.parse_args(["--augment", "3", "--siblings", "2"]), rows)
+    words, _, _, _ = train.distillation_texts(train.parse_args(["--augment", "3"]), rows)
+    both, coarse, _, sources = train.distillation_texts(train.parse_args(["--augment", "3", "--siblings", "2"]), rows)
     assert both[: len(words)] == words and len(both) > len(words)
     assert (coarse[len(rows):] == -1).all()  # the teachers label every variant
+    assert list(sources) == ["questions", "word variants", "sibling swaps"]
+    assert sum(len(of) for _, of in sources.values()) == len(both) and sources["sibling swaps"][0] == len(words)
+    first, of = sources["sibling swaps"]
+    assert both[first].split()[0] == rows[of[0]][1].split()[0]  # a swap keeps its source's first word
+
+
+def test_the_transfer_report_says_how_often_each_kind_keeps_its_sources_answer():
+    import torch
+
+    subclasses = ["ABBR:abb", "ENTY:cremat",  # two questions
+                  "ABBR:abb", "ENTY:cremat",  # their word variants: the same answers
+                  "ABBR:exp", "HUM:ind"]      # two swaps of the first: another subclass, of its class and of another
+    fine = torch.full((6, 50), -10.0)
+    for text, subclass in enumerate(subclasses):
+        fine[text, trec.FINE_CLASSES.index(subclass)] = 10.0
+    sources = {"questions": (0, [0, 1]), "word variants": (2, [0, 1]), "sibling swaps": (4, [0, 0])}
+    report = train.transfer_report([torch.zeros(6, 6), fine], sources)
+    assert report["questions"]["teachers_keep_the_source_subclass"] == 1.0
+    assert report["word variants"] == {"texts": 2, "teachers_keep_the_source_subclass": 1.0,
+                                       "teachers_keep_the_source_class": 1.0, "mean_top_subclass_probability": 1.0}
+    assert report["sibling swaps"]["teachers_keep_the_source_subclass"] == 0.0
+    assert report["sibling swaps"]["teachers_keep_the_source_class"] == 0.5
 
 
 def test_training_with_a_teacher_needs_at_least_one(capsys):
