@@ -3,7 +3,8 @@
 WordNet's ~117,000 glosses, example sentences and lemmas give the WordPiece vocabulary words
 far beyond the 5,452 training questions, and its part-of-speech lists drive the augmentation
 that produces new questions for the teacher to label (Tang et al. 2019, "Distilling
-task-specific knowledge from BERT into simple neural networks").
+task-specific knowledge from BERT into simple neural networks"); its noun hierarchy gives the
+sibling swaps, variants that stay questions (the capital of Peru -> the capital of Ghana).
 """
 
 from __future__ import annotations
