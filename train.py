@@ -78,7 +78,7 @@ def parse_args(argv=None):
                         "numbers then differ from the shipped model's by rounding)")
     p.add_argument("--augment", type=int, default=20, help="teacher-labelled variants per training question "
                    "(words masked, deleted or replaced by random WordNet words of the same part of speech)")
-    p.add_argument("--siblings", type=int, default=0, help="and this many per question with nouns swapped for "
+    p.add_argument("--siblings", type=int, default=10, help="and this many per question with nouns swapped for "
                    "their WordNet siblings (the capital of Peru -> the capital of Ghana), which stay questions")
     p.add_argument("--teacher-cache", type=Path, help="folder to keep each fine-tuned teacher and its outputs in, "
                    "keyed by their inputs (a new transfer set is only labelled), and a stopped teacher's progress, "
@@ -86,7 +86,7 @@ def parse_args(argv=None):
     p.add_argument("--student-init", choices=["minilm", "token-vectors"], default="minilm",
                    help="minilm: MiniLM's bottom layers over our vocabulary (needs dim 384, 12 heads); "
                         "token-vectors: only the token embeddings, from the teacher's sentence space")
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--ema", type=float, default=0.0,
