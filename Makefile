@@ -21,8 +21,8 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(PY) -m pytest
 
-# With the committed vocabulary (building one breaks frequency ties in hash order), the run writes
-# the shipped model file byte for byte on a CPU with bfloat16 units (docs/model.md).
+# With the committed vocabulary (building one breaks frequency ties in hash order), the run wrote
+# the shipped model file byte for byte from nothing (docs/model.md, Issue 16, fourteenth session).
 train: $(VENV)/.train
 	$(PY) train.py --vocab bert-word-piece-custom-wikitext-vocab-10k-vocab.txt
 
