@@ -114,6 +114,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.teacher != "none" and args.teachers + args.mpnet_teachers < 1:
         p.error("with a teacher, --teachers and --mpnet-teachers must add up to at least 1")
+    if args.teacher != "none" and args.student_init == "teacher" and args.teachers < 1:
+        p.error("--student-init teacher cuts the student from the first MiniLM teacher: give --teachers 1 or more")
     return args
 
 
@@ -397,7 +399,7 @@ def teacher_stage(args, train_rows, val_rows, vocab: list[str], test_rows=None) 
     return {"texts": texts, "hard": [coarse, fine], "soft": soft,
             "val_logits": mean([o["val_logits"] for o in outputs]),
             "vectors": torch.stack(same_space).mean(0).half(), "report": report,
-            "token_vectors": outputs[0]["token_vectors"], "first_encoder": (specs[0].kind, outputs[0]["encoder"]),
+            "token_vectors": outputs[0]["token_vectors"], "first_encoder": outputs[0]["encoder"],
             "from_cache": all(o.get("from_cache") for o in outputs)}
 
 
@@ -564,10 +566,8 @@ def main(argv=None) -> int:
     if args.teacher == "minilm" and args.student_init in ("minilm", "teacher"):
         from qclass.student_init import init_student_from_minilm
 
-        kind, encoder = stage["first_encoder"]
-        if args.student_init == "teacher" and kind != "minilm":
-            raise SystemExit("--student-init teacher cuts the student from the first MiniLM teacher: give --teachers 1 or more")
-        init_student_from_minilm(model, vocab, [q for _, q in train_rows], encoder if args.student_init == "teacher" else None)
+        encoder = stage["first_encoder"] if args.student_init == "teacher" else None  # a MiniLM's: parse_args checks
+        init_student_from_minilm(model, vocab, [q for _, q in train_rows], encoder)
     elif stage is not None and args.emb_dim == stage["token_vectors"].shape[1]:
         with torch.no_grad():
             model.tok_emb.weight.copy_(stage["token_vectors"])

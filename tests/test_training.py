@@ -96,6 +96,15 @@ def test_missing_data_folder_says_where_to_get_it(tmp_path, monkeypatch):
         raise AssertionError("training without data must fail")
 
 
+def test_a_student_cut_from_a_teacher_needs_a_minilm_teacher(capsys):
+    """Said before the teachers train (an hour), not after: the cut needs a MiniLM, and the first
+    teacher is one only when there is a MiniLM teacher at all."""
+    with pytest.raises(SystemExit):
+        train.parse_args(["--student-init", "teacher", "--teachers", "0", "--mpnet-teachers", "1"])
+    assert "--teachers 1 or more" in capsys.readouterr().err
+    assert train.parse_args(["--student-init", "teacher", "--teachers", "1", "--mpnet-teachers", "1"]).student_init == "teacher"
+
+
 @pytest.mark.parametrize("cut_from", ["published", "fine-tuned"])
 def test_student_from_minilm_computes_minilm_when_given_all_its_layers(cut_from):
     """The weight mapping behind --student-init minilm and teacher: with all 6 layers and all 1,536
@@ -326,7 +335,7 @@ def test_the_stage_averages_every_teachers_logits_and_one_sentence_space(monkeyp
         assert torch.allclose(stage["soft"][head], sum(made[s]["soft"][head] for s in specs) / 3)
     assert torch.equal(stage["vectors"], ((made[specs[0]]["vectors"] + made[specs[1]]["vectors"]) / 2).half())
     assert stage["token_vectors"].shape == (2, 384)
-    assert stage["first_encoder"] == ("minilm", made[specs[0]]["encoder"])  # what --student-init teacher cuts from
+    assert stage["first_encoder"] == made[specs[0]]["encoder"]  # what --student-init teacher cuts from: a MiniLM's
     report = stage["report"]
     assert [t["kind"] for t in report["teachers"]] == ["minilm", "minilm", "mpnet"]
     assert report["by_kind"]["mpnet"]["validation_fine_accuracy"] == 1.0
@@ -382,7 +391,7 @@ def test_a_stopped_teacher_resumes_to_the_same_outputs(tmp_path, monkeypatch, ca
                     unbroken["soft"] + [unbroken["vectors"], unbroken["token_vectors"]]):
         assert torch.equal(a, b)
     assert resumed["report"] == unbroken["report"]
-    assert all(torch.equal(resumed["first_encoder"][1][k], w) for k, w in unbroken["first_encoder"][1].items())
+    assert all(torch.equal(resumed["first_encoder"][k], w) for k, w in unbroken["first_encoder"].items())
     assert stage(tmp_path / "stopped")["from_cache"] and not unbroken["from_cache"]
     # Another transfer set: the kept teacher labels it, untrained again, and gives the training
     # questions (the texts both sets begin with) the same targets.
