@@ -2,7 +2,7 @@
 
     python train.py --data-dir ../shared/data/trec        # or set TREC_DATA_DIR
 
-Stages: WordPiece vocabulary (WordNet + training questions) -> teachers (two all-MiniLM-L6-v2 and one
+Stages: WordPiece vocabulary (trained on WordNet + training questions, or MiniLM's cut by use on them) -> teachers (two all-MiniLM-L6-v2 and one
 all-mpnet-base-v2 by default, fine-tuned on the training split) -> augmented questions
 labelled by the teachers' average -> student distilled from them, checkpoint chosen on the
 validation split -> one evaluation on TREC_10 (the student's, and for the report the teachers') -> weights, vocabulary, label maps and
@@ -13,6 +13,7 @@ does, without the training requirements).
 from __future__ import annotations
 
 import argparse
+import collections
 import copy
 import hashlib
 import inspect
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tokenizers import BertWordPieceTokenizer
+from tokenizers import BertWordPieceTokenizer, Tokenizer
 from tqdm import tqdm
 
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
@@ -55,6 +56,10 @@ def parse_args(argv=None):
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--max-questions", type=int, help="use only this many training questions (smoke runs)")
     p.add_argument("--vocab-size", type=int, default=10_000)
+    p.add_argument("--vocab-source", choices=["wordnet", "minilm"], default="wordnet",
+                   help="wordnet: a WordPiece vocabulary trained on WordNet and the training questions; "
+                        "minilm: MiniLM's own, cut to --vocab-size tokens by its use on the same texts "
+                        "(docs/model.md, seventeenth session)")
     p.add_argument("--vocab", type=Path, help="reuse this WordPiece vocabulary file instead of building one")
     p.add_argument("--wordnet-dir", type=Path, default=corpus.WORDNET_DIR)
     p.add_argument("--teacher", choices=["minilm", "none"], default="minilm")
@@ -136,6 +141,30 @@ def build_vocabulary(texts: list[str], size: int, folder: Path) -> None:
     tokens = sorted(tokenizer.get_vocab(), key=lambda t: (t not in SPECIAL_TOKENS, SPECIAL_TOKENS.index(t)
                                                            if t in SPECIAL_TOKENS else 0, t))
     (folder / artifacts.VOCAB_FILE).write_text("\n".join(tokens) + "\n", encoding="utf-8")
+
+
+def cut_vocabulary(wordpiece: Tokenizer, texts: list[str], size: int) -> list[str]:
+    """A WordPiece tokenizer's vocabulary (MiniLM's) cut to `size` tokens, in its own order: the
+    special tokens and every ASCII character, alone and as ##x (so any ASCII word can still be
+    spelled), then its other ASCII tokens by how often it uses them on `texts`, ties in its order.
+    Its ids change; its tokens, and so how the teachers' encoders read a word, do not."""
+    wordpiece = Tokenizer.from_str(wordpiece.to_str())  # without its truncation, padding and special tokens
+    wordpiece.no_truncation()
+    wordpiece.no_padding()
+    tokens = [t for t, _ in sorted(wordpiece.get_vocab().items(), key=lambda kv: kv[1])]
+    uses = collections.Counter(t for e in wordpiece.encode_batch(texts, add_special_tokens=False) for t in e.tokens)
+
+    def piece(token: str) -> str:
+        return token[2:] if token.startswith("##") else token
+
+    ascii_tokens = [t for t in tokens if piece(t).isascii() and not t.startswith("[unused")]
+    kept = set(SPECIAL_TOKENS) | {t for t in ascii_tokens if len(piece(t)) == 1}
+    if size < len(kept):
+        raise ValueError(f"a vocabulary of {size} tokens cannot hold the {len(kept)} special tokens and characters")
+    order = {t: i for i, t in enumerate(tokens)}
+    rest = sorted((t for t in ascii_tokens if t not in kept), key=lambda t: (-uses[t], order[t]))
+    kept |= set(rest[: size - len(kept)])
+    return [t for t in tokens if t in kept]
 
 
 def label_tensors(rows):
@@ -540,6 +569,12 @@ def main(argv=None) -> int:
     vocab_texts = corpus.wordnet_sentences(args.wordnet_dir) + [q for _, q in train_rows]
     if args.vocab:
         (out / artifacts.VOCAB_FILE).write_text(args.vocab.read_text(encoding="utf-8"), encoding="utf-8")
+    elif args.vocab_source == "minilm":
+        from qclass.teacher import model_dir
+
+        minilm = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        tokens = cut_vocabulary(minilm, vocab_texts, args.vocab_size)
+        (out / artifacts.VOCAB_FILE).write_text("\n".join(tokens) + "\n", encoding="utf-8")
     else:
         build_vocabulary(vocab_texts, args.vocab_size, out)
     # The app's own tokenizer: the same normalisation, and the same cut at num_pos tokens.

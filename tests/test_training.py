@@ -86,6 +86,27 @@ def test_vocabulary_is_canonical_and_nearly_reproducible(tmp_path, trec_dir):
     assert len(set(vocabularies[0]) & set(vocabularies[1])) >= 0.99 * len(vocabularies[0])
 
 
+def test_cut_vocabulary_keeps_characters_then_the_most_used_tokens_in_the_tokenizers_order():
+    """--vocab-source minilm: any ASCII word can still be spelled, the tokens the texts use most
+    are kept (ties in the tokenizer's order), nothing else, and the order is the tokenizer's own."""
+    from tokenizers import BertWordPieceTokenizer
+
+    characters = [c for c in "abcdehlorstw"] + ["##" + c for c in "abcdehlorstw"]
+    words = ["the", "cat", "cats", "##s", "sat", "bat", "bear", "[unused0]", "\u00e9t\u00e9", "hello", "world"]
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words + characters)}
+    wordpiece = BertWordPieceTokenizer(vocab)._tokenizer
+    wordpiece.enable_truncation(4)  # the published tokenizer's own settings must not cut the count
+    texts = ["the cat sat on the world, the bear sat", "the world", "hello"]
+    cut = train.cut_vocabulary(wordpiece, texts, 5 + len(characters) + 3)
+    assert cut[:5] == SPECIAL_TOKENS and set(characters) < set(cut)
+    assert [t for t in cut if len(t.removeprefix("##")) > 1 and t not in SPECIAL_TOKENS] == ["the", "sat", "world"]
+    assert cut == sorted(cut, key=vocab.get)
+    everything = train.cut_vocabulary(wordpiece, texts, 10_000)  # never an [unused] or non-ASCII token
+    assert "[unused0]" not in everything and "\u00e9t\u00e9" not in everything and "bat" in everything
+    with pytest.raises(ValueError, match="cannot hold"):
+        train.cut_vocabulary(wordpiece, texts, 10)
+
+
 def test_missing_data_folder_says_where_to_get_it(tmp_path, monkeypatch):
     monkeypatch.delenv(trec.DATA_DIR_ENV, raising=False)
     try:
