@@ -263,6 +263,11 @@ class NumpyTransformer:
         self.special_tokens = config.get("special_tokens", True)  # models saved before the option had them
         self.vocab_size = s["tok_emb.weight"].shape[0]
         self.tok_emb, self.pos_emb = s["tok_emb.weight"], s["pos_emb.weight"]
+        # The token table is most of the weights (24,000 x 384) and is only looked up: kept in
+        # float16, as the file stores it, where that loses nothing, it holds half the memory.
+        half = self.tok_emb.astype(np.float16)
+        if np.array_equal(half, self.tok_emb):
+            self.tok_emb = half
         self.emb_proj = linear("emb_proj.") if "emb_proj.weight" in s else None
         self.emb_norm = (s["emb_norm.weight"], s["emb_norm.bias"])
         self.layers = []
@@ -282,7 +287,7 @@ class NumpyTransformer:
         batch, seq = ids.shape
         # Tokens of all questions as one (batch * seq, width) matrix: each linear layer then takes
         # them all at once (in Linear's row chunks), not one question at a time.
-        x = self.tok_emb[ids.reshape(-1)]
+        x = self.tok_emb[ids.reshape(-1)].astype(np.float32)
         if self.emb_proj is not None:
             x = self.emb_proj(x)
         x = _layer_norm(x + np.tile(self.pos_emb[:seq], (batch, 1)), *self.emb_norm)

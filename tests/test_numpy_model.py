@@ -90,6 +90,25 @@ def test_same_logits_for_a_random_model_of_another_shape(columns):
         assert np.abs(e.numpy() - g).max() < 1e-5
 
 
+@pytest.mark.parametrize("stored", ["float16", "float32"])
+def test_the_token_table_is_kept_in_float16_only_where_that_loses_nothing(stored):
+    """Saved weights are float16: their token table stays float16 in memory (half the bytes) and
+    the logits are PyTorch's all the same; a float32 table that float16 would round stays float32."""
+    config = dict(vocab_size=300, pad_id=0, CLS_label_id=2, num_class_heads=2, lst_num_cat_in_classes=[3, 7],
+                  emb_dim=24, dim_model=24, dim_inner=40, layers=1, heads=4, dropout=0.0, num_pos=8)
+    torch.manual_seed(1)
+    model = TwoClassHeadClassificationTransformer(**config).eval()
+    if stored == "float16":
+        model = model.half().float()
+    ids = torch.randint(3, 300, (4, 8))
+    with torch.inference_mode():
+        expected = model(ids)
+    numpy_model = NumpyTransformer(config, {k: v.numpy() for k, v in model.state_dict().items()})
+    assert numpy_model.tok_emb.dtype == np.dtype(stored)
+    for e, g in zip(expected, numpy_model(ids.numpy())):
+        assert g.dtype == np.float32 and np.abs(e.numpy() - g).max() < 1e-5
+
+
 @pytest.mark.parametrize("rows", [1, 11, 41, 700])  # 41 and 700 rows take several row chunks
 @pytest.mark.parametrize("inputs,outputs", [(384, 1152), (768, 384), (384, 6), (40, 65)])
 @pytest.mark.parametrize("columns", [64, None])
