@@ -21,10 +21,10 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(PY) -m pytest
 
-# With the committed vocabulary (building one breaks frequency ties in hash order), the run wrote
-# the shipped model file byte for byte from nothing (docs/model.md, Issue 16, fourteenth session).
+# From nothing, the run wrote the shipped model file byte for byte (docs/model.md, Issue 16,
+# eighteenth session).
 train: $(VENV)/.train
-	$(PY) train.py --vocab bert-word-piece-custom-wikitext-vocab-10k-vocab.txt
+	$(PY) train.py
 
 bench: $(VENV)/.dev
 	$(PY) benchmark.py --json results/benchmark.json

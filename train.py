@@ -2,7 +2,7 @@
 
     python train.py --data-dir ../shared/data/trec        # or set TREC_DATA_DIR
 
-Stages: WordPiece vocabulary (trained on WordNet + training questions, or MiniLM's cut by use on them) -> teachers (two all-MiniLM-L6-v2 and one
+Stages: WordPiece vocabulary (MiniLM's, cut by its use on WordNet + training questions) -> teachers (two all-MiniLM-L6-v2 and one
 all-mpnet-base-v2 by default, fine-tuned on the training split) -> augmented questions
 labelled by the teachers' average -> student distilled from them, checkpoint chosen on the
 validation split -> one evaluation on TREC_10 (the student's, and for the report the teachers') -> weights, vocabulary, label maps and
@@ -55,11 +55,12 @@ def parse_args(argv=None):
                         "--student-seed 13 its twin, docs/model.md)")
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--max-questions", type=int, help="use only this many training questions (smoke runs)")
-    p.add_argument("--vocab-size", type=int, default=10_000)
-    p.add_argument("--vocab-source", choices=["wordnet", "minilm"], default="wordnet",
-                   help="wordnet: a WordPiece vocabulary trained on WordNet and the training questions; "
-                        "minilm: MiniLM's own, cut to --vocab-size tokens by its use on the same texts "
-                        "(docs/model.md, seventeenth session)")
+    p.add_argument("--vocab-size", type=int, default=24_000)
+    p.add_argument("--vocab-source", choices=["wordnet", "minilm"],
+                   help="minilm (the default with a teacher): MiniLM's own vocabulary, cut to --vocab-size tokens "
+                        "by its use on WordNet and the training questions (docs/model.md, seventeenth session); "
+                        "wordnet (the default with --teacher none, which needs no MiniLM): a WordPiece vocabulary "
+                        "trained on the same texts")
     p.add_argument("--vocab", type=Path, help="reuse this WordPiece vocabulary file instead of building one")
     p.add_argument("--wordnet-dir", type=Path, default=corpus.WORDNET_DIR)
     p.add_argument("--teacher", choices=["minilm", "none"], default="minilm")
@@ -88,9 +89,10 @@ def parse_args(argv=None):
     p.add_argument("--teacher-cache", type=Path, help="folder to keep each fine-tuned teacher and its outputs in, "
                    "keyed by their inputs (a new transfer set is only labelled), and a stopped teacher's progress, "
                    "from which the next run resumes")
-    p.add_argument("--student-init", choices=["minilm", "teacher", "token-vectors"], default="minilm",
-                   help="minilm: MiniLM's bottom layers over our vocabulary (needs dim 384, 12 heads); "
-                        "teacher: the same cut from the first MiniLM teacher, fine-tuned (docs/model.md); "
+    p.add_argument("--student-init", choices=["minilm", "teacher", "token-vectors"],
+                   help="teacher (the default where there is a MiniLM teacher): MiniLM's bottom layers over our "
+                        "vocabulary, cut from the first MiniLM teacher, fine-tuned (needs dim 384, 12 heads; "
+                        "docs/model.md); minilm (the default otherwise): the same cut from the published MiniLM; "
                         "token-vectors: only the token embeddings, from the teacher's sentence space")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
@@ -117,6 +119,8 @@ def parse_args(argv=None):
     p.add_argument("--device", default="cpu", help="where teacher and student train, e.g. cuda (results differ "
                    "slightly from a CPU run's)")
     args = p.parse_args(argv)
+    args.vocab_source = args.vocab_source or ("wordnet" if args.teacher == "none" else "minilm")
+    args.student_init = args.student_init or ("teacher" if args.teachers else "minilm")
     if args.teacher != "none" and args.teachers + args.mpnet_teachers < 1:
         p.error("with a teacher, --teachers and --mpnet-teachers must add up to at least 1")
     if args.teacher != "none" and args.student_init == "teacher" and args.teachers < 1:
@@ -580,7 +584,7 @@ def main(argv=None) -> int:
     # The app's own tokenizer: the same normalisation, and the same cut at num_pos tokens.
     tokenizer = load_tokenizer(out / artifacts.VOCAB_FILE, args.num_pos, args.special_tokens)
     print(f"vocabulary: {tokenizer.get_vocab_size()} tokens from "
-          f"{args.vocab or f'{len(vocab_texts)} lines'}", flush=True)
+          f"{args.vocab or f'{args.vocab_source}, {len(vocab_texts)} lines'}", flush=True)
 
     config = dict(vocab_size=tokenizer.get_vocab_size(), pad_id=tokenizer.token_to_id("[PAD]"),
                   CLS_label_id=tokenizer.token_to_id("[CLS]"), num_class_heads=2,

