@@ -131,6 +131,15 @@ def test_defaults_need_minilm_only_where_there_is_a_minilm():
     assert train.parse_args(["--teacher", "none", "--vocab-source", "minilm"]).vocab_source == "minilm"
 
 
+def test_the_defaults_are_the_shipped_models_recipe():
+    """`python train.py` with no options trains what ships: every hyperparameter the committed model
+    card records is train.py's default (only the folders it reads and writes are left to the user)."""
+    card = json.loads((ROOT / artifacts.CARD_FILE).read_text(encoding="utf-8"))["hyperparameters"]
+    defaults = vars(train.parse_args([]))
+    assert {k: defaults.get(k, "no such option") for k in card} == card
+    assert set(defaults) - set(card) == {"data_dir", "out_dir", "teacher_cache", "wordnet_dir"}
+
+
 def test_missing_data_folder_says_where_to_get_it(tmp_path, monkeypatch):
     monkeypatch.delenv(trec.DATA_DIR_ENV, raising=False)
     try:
