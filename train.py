@@ -100,6 +100,9 @@ def parse_args(argv=None):
     p.add_argument("--ema", type=float, default=0.0,
                    help="judge and keep an exponential moving average of the student's weights with this decay "
                         "per step (0: the weights as trained)")
+    p.add_argument("--question-repeats", type=int, default=1,
+                   help="how many times each labelled training question is in the student's texts per epoch "
+                        "(each time rewritten afresh by --visitor-noise); the variants stay once each")
     p.add_argument("--visitor-noise", type=float, default=0.3,
                    help="share of the student's training texts rewritten each epoch as visitors type "
                         "(qclass/noise.py visitor(): lower case, typos, fragments, commands)")
@@ -125,6 +128,8 @@ def parse_args(argv=None):
         p.error("with a teacher, --teachers and --mpnet-teachers must add up to at least 1")
     if args.teacher != "none" and args.student_init == "teacher" and args.teachers < 1:
         p.error("--student-init teacher cuts the student from the first MiniLM teacher: give --teachers 1 or more")
+    if args.question_repeats < 1:
+        p.error("--question-repeats must be 1 or more (1: each question once, as every variant)")
     return args
 
 
@@ -486,6 +491,12 @@ def visitor_texts(texts: list[str], fraction: float, rng: random.Random) -> list
     return [noise.visitor(t, rng) if rng.random() < fraction else t for t in texts]
 
 
+def epoch_pool(labels: torch.Tensor, repeats: int) -> list[int]:
+    """One epoch's texts, as indices: every text once, then the labelled ones (label >= 0, the real
+    questions) repeats - 1 more times, so that they weigh more among the many unlabelled variants."""
+    return list(range(len(labels))) + torch.nonzero(labels >= 0).flatten().tolist() * (repeats - 1)
+
+
 def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_vectors=None, followed=None):
     """Distil the student; each epoch judged on validation (the checkpoint rule: subclass, then
     class) and, given followed ({name: rows labelled with the teachers' answers}), on how often it
@@ -504,7 +515,8 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_v
         torch.nn.Linear(model.pos_emb.weight.shape[1], teacher_vectors.shape[1]).to(device)
     parameters = list(model.parameters()) + (list(projector.parameters()) if projector else [])
     optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=0.01)
-    steps_per_epoch = math.ceil(len(texts) / args.batch_size)
+    pool = epoch_pool(hard[1], args.question_repeats)
+    steps_per_epoch = math.ceil(len(pool) / args.batch_size)
     schedule = linear_warmup_cosine(optimizer, steps_per_epoch * args.epochs)
     # The weights judged and kept: the model's own, or their moving average over recent steps,
     # which smooths out the noise of the last few hundred batches.
@@ -513,14 +525,16 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_v
     best, best_state, history = (-1.0, -1.0), None, []
     for epoch in range(args.epochs):
         model.train()
-        encoded = [e.ids for e in tokenizer.encode_batch(visitor_texts(texts, args.visitor_noise, rng))]
+        epoch_texts = [texts[i] for i in pool]
+        encoded = [e.ids for e in tokenizer.encode_batch(visitor_texts(epoch_texts, args.visitor_noise, rng))]
         lengths = [len(ids) for ids in encoded]
-        for idx in tqdm(length_batches(lengths, args.batch_size), desc=f"student epoch {epoch + 1}", unit="batch"):
-            width = max(lengths[j] for j in idx)
-            ids = torch.full((len(idx), width), pad_id)
-            for row, j in enumerate(idx):
+        for batch in tqdm(length_batches(lengths, args.batch_size), desc=f"student epoch {epoch + 1}", unit="batch"):
+            width = max(lengths[j] for j in batch)
+            ids = torch.full((len(batch), width), pad_id)
+            for row, j in enumerate(batch):
                 ids[row, : len(encoded[j])] = torch.tensor(encoded[j])
             ids = ids.to(device)
+            idx = [pool[j] for j in batch]  # the texts these are, for their labels and targets
             batch_soft = [s[idx] for s in soft] if soft else None
             pooled = model.encode(ids)
             logits = [head(pooled) for head in model.heads]
