@@ -516,6 +516,7 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_v
     parameters = list(model.parameters()) + (list(projector.parameters()) if projector else [])
     optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=0.01)
     pool = epoch_pool(hard[1], args.question_repeats)
+    pool_texts = [texts[i] for i in pool]
     steps_per_epoch = math.ceil(len(pool) / args.batch_size)
     schedule = linear_warmup_cosine(optimizer, steps_per_epoch * args.epochs)
     # The weights judged and kept: the model's own, or their moving average over recent steps,
@@ -525,8 +526,7 @@ def train_student(args, model, tokenizer, texts, hard, soft, val_rows, teacher_v
     best, best_state, history = (-1.0, -1.0), None, []
     for epoch in range(args.epochs):
         model.train()
-        epoch_texts = [texts[i] for i in pool]
-        encoded = [e.ids for e in tokenizer.encode_batch(visitor_texts(epoch_texts, args.visitor_noise, rng))]
+        encoded = [e.ids for e in tokenizer.encode_batch(visitor_texts(pool_texts, args.visitor_noise, rng))]
         lengths = [len(ids) for ids in encoded]
         for batch in tqdm(length_batches(lengths, args.batch_size), desc=f"student epoch {epoch + 1}", unit="batch"):
             width = max(lengths[j] for j in batch)
