@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -49,7 +50,7 @@ import torch
 from loadtest import cpu_model
 
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
-from qclass import artifacts, metrics, noise, trec
+from qclass import artifacts, metrics, noise, spelling, trec
 from qclass.guess import why_a_guess
 from qclass.numpy_model import (SLICE_COLUMNS, Linear, NumpyTransformer, _attention, _gelu, _layer_norm, blas_core,
                                 blas_threads, read_checkpoint)
@@ -156,8 +157,9 @@ def guess_rates(bundle) -> dict:
 
 
 def robustness(bundle) -> dict:
-    """Class and subclass accuracy (%) on TREC_10 as written, as visitors type it, and with typos,
-    and on the visitor set."""
+    """Class and subclass accuracy (%) of the app's answers (typos mended, qclass/spelling.py) on
+    TREC_10 as written, as visitors type it, and with typos, and on the visitor set; the model's own,
+    reading every question as typed, are in the model card."""
     sets = noise.readings(trec.read_questions(trec.data_dir() / trec.TEST_FILE))
     sets["visitor_set"] = visitor_set()
     figures = {}
@@ -168,8 +170,23 @@ def robustness(bundle) -> dict:
                                                                     [r["coarse"] for r in results]), 1)
         figures[f"{name}_subclass_pct"] = round(100 * metrics.accuracy(gold, [r["fine"] for r in results]), 1)
         figures[f"{name}_flagged_as_guess"] = sum(r["guess"] is not None for r in results)
+        figures[f"{name}_typos_mended"] = sum(r["read_as"] is not None for r in results)
         figures[f"{name}_examples"] = " | ".join(q for _, q in rows[:3])
     figures["visitor_set_questions"] = len(sets["visitor_set"])
+    return figures
+
+
+def spelling_ms(bundle, texts: list[str]) -> dict:
+    """What mending typos adds to a question (its lookups remembered by no earlier question): the
+    median over texts as written and with seeded typos, and the most one text can cost."""
+    rng = random.Random(noise.SEED)
+    worst = " ".join("".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(spelling.MAX_LETTERS))
+                     for _ in range(spelling.MAX_WORDS))
+    figures = {}
+    for name, group in (("as_written", texts), ("with_typos", [noise.typos(t, rng) for t in texts]), ("worst", [worst])):
+        speller = spelling.Speller(bundle.speller.counts)
+        figures[f"spelling_ms_{name}" + ("_p50" if name != "worst" else "")] = round(
+            statistics.median(times_ms(lambda i: speller.correct(group[i]), len(group))), 3)
     return figures
 
 
@@ -287,6 +304,7 @@ def main(argv=None) -> int:
         "other_products_latency_p50_ms_1_thread": round(other_p50, 3),
         "other_products_latency_p95_ms_1_thread": round(other_p95, 3),
         "batch_throughput_questions_per_s_2_threads": round(qps),
+        **spelling_ms(bundle, texts),
         "peak_rss_mb_load_and_1000_questions": round(peak_memory_mb(texts), 1),
         "seed_size_parameters": sum(p.numel() for p in seed_model.parameters()),
         "questions": "TREC_10" if texts is not FALLBACK_QUESTIONS else "built-in examples",

@@ -95,6 +95,9 @@ def question_and_answer(model, balloons: bool):
         result = answer["result"]
         st.caption("Answer for:")
         st.text(result["question"])
+        if result["read_as"]:
+            st.caption("Read as (typos mended):")
+            st.text(result["read_as"])
         if normalise_or_empty(question) != result["question"]:
             st.info("You changed the question: press Classify to answer the new one. "
                     "The answer above is for the question shown there.")

@@ -48,11 +48,14 @@ _bundles: dict[str, artifacts.Bundle] = {}
 _loading = threading.Lock()
 
 
-def _result(bundle: artifacts.Bundle, text: str, cut: bool, encoding, coarse_probs, fine_probs, coarse, fine) -> dict:
+def _result(bundle: artifacts.Bundle, text: str, read: str, cut: bool, encoding, coarse_probs, fine_probs, coarse,
+            fine) -> dict:
     coarse_code, fine_code = bundle.idx2class[coarse], bundle.idx2subclass[fine]
     unk = bundle.tokenizer.token_to_id("[UNK]")
     return {
         "question": text,
+        # The question as the model read it, typos mended (qclass/spelling.py), or None where nothing was.
+        "read_as": read if read != text else None,
         "coarse": coarse_code,
         "class": bundle.class2names[coarse_code],
         "fine": fine_code,
@@ -82,7 +85,8 @@ def inf_batch(texts: list[str], model: artifacts.Bundle, batch_size: int = BATCH
     64 tokens took 111 MB for a moment, where 64 of TREC_10's take about 16; tracemalloc)."""
     whole = [normalise(t) for t in texts]
     cut = [text[:MAX_CHARS] for text in whole]
-    encodings = model.tokenizer.encode_batch(cut)
+    read = [model.speller.correct(text) for text in cut]
+    encodings = model.tokenizer.encode_batch(read)
     pad_id = model.tokenizer.token_to_id("[PAD]")
     by_length = sorted(range(len(cut)), key=lambda i: len(encodings[i].ids))
     results = [None] * len(cut)
@@ -95,13 +99,14 @@ def inf_batch(texts: list[str], model: artifacts.Bundle, batch_size: int = BATCH
         coarse_probs, fine_probs, coarse, fine = predict(model.model, pad([encodings[i] for i in rows], pad_id),
                                                          model.parents)
         for j, i in enumerate(rows):
-            results[i] = _result(model, cut[i], len(whole[i]) > MAX_CHARS, encodings[i], coarse_probs[j].tolist(),
+            results[i] = _result(model, cut[i], read[i], len(whole[i]) > MAX_CHARS, encodings[i], coarse_probs[j].tolist(),
                                  fine_probs[j].tolist(), int(coarse[j]), int(fine[j]))
     return results
 
 
 def inf(text: str, model: artifacts.Bundle) -> dict:
-    """Classify one question: coarse and fine codes, human names, confidences, both heads' probabilities.
+    """Classify one question: coarse and fine codes, human names, confidences, both heads' probabilities,
+    and the question as read where a typo was mended.
 
     Raises ValueError for empty or whitespace-only text; very long text is cut, never an error.
     """

@@ -5,8 +5,8 @@
 Stages: WordPiece vocabulary (MiniLM's, cut by its use on WordNet + training questions) -> teachers (two all-MiniLM-L6-v2 and one
 all-mpnet-base-v2 by default, fine-tuned on the training split) -> augmented questions
 labelled by the teachers' average -> student distilled from them, checkpoint chosen on the
-validation split -> one evaluation on TREC_10 (the student's, and for the report the teachers') -> weights, vocabulary, label maps and
-model_card.json. `--teacher none` trains the student on the hard labels alone (the smoke test
+validation split -> one evaluation on TREC_10 (the student's, and for the report the teachers') -> weights, vocabulary, label maps, the word list for
+typos and model_card.json. `--teacher none` trains the student on the hard labels alone (the smoke test
 does, without the training requirements).
 """
 
@@ -35,7 +35,7 @@ from tokenizers import BertWordPieceTokenizer, Tokenizer
 from tqdm import tqdm
 
 from TwoClassHeadClassificationTransformer import TwoClassHeadClassificationTransformer
-from qclass import artifacts, corpus, metrics, noise, trec
+from qclass import artifacts, corpus, metrics, noise, spelling, trec
 from qclass.inference import SPECIAL_TOKENS, decide, encode, fine_parents, joint_probabilities, load_tokenizer, predict
 
 COARSE_INDEX = {c: i for i, c in enumerate(trec.COARSE_CLASSES)}
@@ -599,7 +599,10 @@ def main(argv=None) -> int:
         train_rows, val_rows = train_rows[: args.max_questions], val_rows[: max(20, args.max_questions // 10)]
     print(f"{len(train_rows)} training, {len(val_rows)} validation questions", flush=True)
 
-    vocab_texts = corpus.wordnet_sentences(args.wordnet_dir) + [q for _, q in train_rows]
+    sentences, questions = corpus.wordnet_sentences(args.wordnet_dir), [q for _, q in train_rows]
+    vocab_texts = sentences + questions
+    # The same English, counted, is the app's word list for mending typos (qclass/spelling.py).
+    spelling.write(out / spelling.WORDS_FILE, spelling.word_counts(sentences, questions))
     if args.vocab:
         (out / artifacts.VOCAB_FILE).write_text(args.vocab.read_text(encoding="utf-8"), encoding="utf-8")
     elif args.vocab_source == "minilm":

@@ -242,7 +242,7 @@ def ranked(probs: dict, names: dict) -> list[dict]:
 def api_result(result: dict, model) -> dict:
     """streamlitinf's result as the API gives it: codes, names, confidences, the top 3 of each head."""
     return {
-        "question": result["question"],
+        "question": result["question"], "read_as": result["read_as"],
         "coarse": result["coarse"], "class": result["class"], "coarse_confidence": round(result["coarse_confidence"], 6),
         "fine": result["fine"], "subclass": result["subclass"], "fine_confidence": round(result["fine_confidence"], 6),
         "coarse_top": ranked(result["coarse_probs"], model.class2names),

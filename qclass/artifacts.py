@@ -1,4 +1,5 @@
-"""The files training writes and the app loads: weights, vocabulary, label maps, model card.
+"""The files training writes and the app loads: weights, vocabulary, label maps, model card, and the
+word list that mends typos (qclass/spelling.py).
 
 The weights file is a plain dict {"config": model keyword arguments, "state_dict": tensors}
 (float16 to halve the download; float32 once loaded) so it loads with weights_only=True and
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qclass import trec
+from qclass import spelling, trec
 from qclass.inference import fine_parents, load_tokenizer
 from qclass.numpy_model import NumpyTransformer, read_checkpoint
 
@@ -70,6 +71,7 @@ class Bundle:
     parents: np.ndarray
     card: dict
     vocab: dict = field(default_factory=dict)  # word piece -> id, added tokens left out (qclass.guess)
+    speller: spelling.Speller = field(default_factory=lambda: spelling.Speller({}))  # corrects nothing
 
     @property
     def version(self) -> str:
@@ -142,5 +144,7 @@ def load(folder: Path = ROOT) -> Bundle:
     _check_label_maps(maps, model.config["lst_num_cat_in_classes"])
     card_path = folder / CARD_FILE
     card = _read(folder, CARD_FILE, lambda p: json.loads(p.read_text())) if card_path.exists() else {}
+    # Optional: model folders written before it read every question as typed.
+    words = _read(folder, spelling.WORDS_FILE, spelling.read) if (folder / spelling.WORDS_FILE).exists() else {}
     return Bundle(model=model, tokenizer=tokenizer, parents=fine_parents(maps["idx2class"], maps["idx2subclass"]),
-                  card=card, vocab=tokenizer.get_vocab(with_added_tokens=False), **maps)
+                  card=card, vocab=tokenizer.get_vocab(with_added_tokens=False), speller=spelling.Speller(words), **maps)

@@ -12,7 +12,8 @@ from qclass.inference import clean
 MAX_QUESTIONS = 10_000
 MAX_BYTES = 5 * 1024 * 1024  # Streamlit's server.maxUploadSize is set to the same 5 MB
 # What the model says of each question, after the input's own columns.
-RESULT_COLUMNS = ["coarse", "class", "fine", "subclass", "coarse_confidence", "fine_confidence", "guess", "cut"]
+RESULT_COLUMNS = ["coarse", "class", "fine", "subclass", "coarse_confidence", "fine_confidence", "guess", "cut",
+                  "read_as"]
 DELIMITERS = (",", ";", "\t")  # Excel writes ; where the decimal mark is a comma
 
 
@@ -65,7 +66,7 @@ QUEUE = Queue()
 def slim(result: dict) -> dict:
     """Only what the results table needs: a batch keeps 10,000 of these in the session."""
     return {key: result[key] for key in ("coarse", "class", "fine", "subclass", "coarse_confidence",
-                                         "fine_confidence", "guess", "truncated")}
+                                         "fine_confidence", "guess", "truncated", "read_as")}
 
 
 class BatchInputError(ValueError):
@@ -97,7 +98,8 @@ class Table:
                 named["coarse"]: result["coarse"], named["class"]: result["class"], named["fine"]: result["fine"],
                 named["subclass"]: result["subclass"], named["coarse_confidence"]: round(result["coarse_confidence"], 4),
                 named["fine_confidence"]: round(result["fine_confidence"], 4),
-                named["guess"]: result["guess"] is not None, named["cut"]: result["truncated"]})
+                named["guess"]: result["guess"] is not None, named["cut"]: result["truncated"],
+                named["read_as"]: result["read_as"]})
             out.append(merged)
         return self.columns + [named[c] for c in RESULT_COLUMNS], out
 

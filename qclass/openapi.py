@@ -9,10 +9,12 @@ _RANKED = {"type": "array", "maxItems": 3, "items": {
 
 _RESULT = {
     "type": "object", "additionalProperties": False,
-    "required": ["question", "coarse", "class", "coarse_confidence", "fine", "subclass", "fine_confidence",
+    "required": ["question", "read_as", "coarse", "class", "coarse_confidence", "fine", "subclass", "fine_confidence",
                  "coarse_top", "fine_top", "guess", "guess_reason", "truncated", "model_version"],
     "properties": {
-        "question": {"type": "string", "description": f"The question as read: trimmed, cut to {MAX_CHARS:,} characters."},
+        "question": {"type": "string", "description": f"The question as sent: trimmed, cut to {MAX_CHARS:,} characters."},
+        "read_as": {"type": ["string", "null"], "examples": ["What is the capital of Peru?"],
+                    "description": "The question as the model read it, where it mended a typo (capitla -> capital); else null."},
         "coarse": {"type": "string", "examples": ["LOC"], "description": "The class's code."},
         "class": {"type": "string", "examples": ["LOCATION"]},
         "coarse_confidence": {"type": "number", "minimum": 0, "maximum": 1},

@@ -41,6 +41,16 @@ def test_question_gets_both_classes_confidences_and_top3_charts():
     assert len(charts(at)) == 2
 
 
+def test_a_mended_typo_is_shown_as_plain_text_under_the_question():
+    at = classify("Who wrote *Hamelt*?")
+    assert [t.value for t in at.main.get("text")] == ["Who wrote *Hamelt*?", "Who wrote *Hamlet*?"]
+    assert "Read as (typos mended):" in [c.value for c in at.caption]
+    assert [m.value for m in at.metric] == ["HUMAN", "individual"]
+    at = classify("Who wrote Hamlet?")
+    assert [t.value for t in at.main.get("text")] == ["Who wrote Hamlet?"]
+    assert not any("Read as" in c.value for c in at.caption)
+
+
 def test_balloons_only_when_the_visitor_turns_them_on():
     def balloons(at):
         return [node for node in at.get("balloons")]

@@ -32,7 +32,7 @@ def test_results_keep_the_inputs_columns_order_and_blank_rows(model):
                                                                     ("3", "z", "'=1+2")]
     assert read[0]["class (model)"] == "HUMAN" and read[0]["fine"] == "HUM:ind" and read[0]["guess"] == "False"
     assert read[1]["fine"] == "" and read[1]["class (model)"] == ""
-    assert list(read[0])[-2:] == ["guess", "cut"]
+    assert list(read[0])[-3:] == ["guess", "cut", "read_as"] and read[0]["read_as"] == ""
 
 
 def test_text_file_one_question_a_line_with_bom_and_crlf():

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from qclass import artifacts, trec
+from qclass import artifacts, spelling, trec
 import train
 from conftest import ROOT
 from qclass.inference import SPECIAL_TOKENS, load_tokenizer
@@ -20,10 +20,13 @@ def test_smoke_training_run_writes_loadable_artifacts(tmp_path, trec_dir, wordne
                        "--max-questions", "300", "--epochs", "2", "--vocab-size", "3000", "--layers", "1",
                        "--extra-train", str(extra), "--question-repeats", "2"])
     assert code == 0
-    for name in (artifacts.MODEL_FILE, artifacts.VOCAB_FILE, artifacts.CARD_FILE, *artifacts.LABEL_MAP_FILES):
+    for name in (artifacts.MODEL_FILE, artifacts.VOCAB_FILE, artifacts.CARD_FILE, *artifacts.LABEL_MAP_FILES,
+                 spelling.WORDS_FILE):
         assert (out / name).is_file(), name
     bundle = artifacts.load(out)
     assert bundle.tokenizer.get_vocab_size() <= 3000
+    assert bundle.speller.correct("Which town hosts the Louvre ?") == "Which town hosts the Louvre ?"
+    assert bundle.speller.correct("Whcih town hosts the Louvre ?") == "Which town hosts the Louvre ?"
     card = json.loads((out / artifacts.CARD_FILE).read_text())
     assert card["data"]["train_sha256"] == trec.sha256(trec_dir / trec.TRAIN_FILE)
     assert card["data"]["extra_train_files"] == ["feedback.label"]

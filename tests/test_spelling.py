@@ -1,0 +1,91 @@
+"""Typos mended before the model reads a question (qclass/spelling.py), and the committed word list."""
+
+import pytest
+
+import streamlitinf
+from conftest import ROOT
+from qclass import artifacts, corpus, spelling, trec
+
+COUNTS = {"the": 100, "capital": 20, "capitol": 2, "of": 90, "who": 50, "how": 40, "peru": 5, "wrote": 8}
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("What is teh capitla of Peru?", "What is the capital of Peru?"),  # a swap, each word on its own
+    ("capial of peru", "capital of peru"),  # a letter dropped
+    ("capittal of peru", "capital of peru"),  # doubled
+    ("Capitql of Peru", "Capital of Peru"),  # a neighbouring key; the capital letter kept
+    ("hwo wrote it", "who wrote it"),  # who and how are both one swap away: the commoner wins
+])
+def test_a_word_one_edit_from_listed_words_is_read_as_the_commonest(typed, read):
+    assert spelling.Speller(COUNTS).correct(typed) == read
+
+
+@pytest.mark.parametrize("text", [
+    "the capitol of peru",  # listed: never changed, though a commoner word is one edit away
+    "NASA", "DiMaggio", "THR",  # capitals and mixed case: acronyms and names
+    "ot", "B52s", "capitla2", "café",  # short, with digits, with accents
+    "capitalxxxxxxxxxxxxxxx",  # longer than MAX_LETTERS
+    "zzzzzz qqq",  # nothing one edit away
+])
+def test_what_is_listed_or_not_a_plain_word_is_left_as_typed(text):
+    assert spelling.Speller(COUNTS).correct(text) == text
+
+
+def test_an_empty_list_corrects_nothing():
+    assert spelling.Speller({}).correct("teh capitla") == "teh capitla"
+
+
+def test_only_the_first_words_and_unknown_words_are_looked_at_so_a_long_text_costs_little():
+    """With MAX_LETTERS, this bounds one text's work (benchmark.py prints the worst case's time)."""
+    speller = spelling.Speller(COUNTS)
+    text = " ".join(["the"] * spelling.MAX_WORDS + ["teh"])
+    assert speller.correct(text) == text
+    text = " ".join(["teh"] * (spelling.MAX_TRIES + 3))
+    assert speller.correct(text).split() == ["the"] * spelling.MAX_TRIES + ["teh"] * 3
+
+
+def test_the_list_is_written_most_frequent_first_and_read_back(tmp_path):
+    counts = spelling.word_counts(["The cat, the hat.", "a cat"], ["Who is the cat?"])
+    assert counts["the"] == 2 + spelling.QUESTION_WEIGHT and counts["who"] == spelling.QUESTION_WEIGHT
+    spelling.write(tmp_path / "w.txt", counts)
+    lines = (tmp_path / "w.txt").read_text().splitlines()
+    tied = 2 + spelling.QUESTION_WEIGHT
+    assert lines[:4] == [f"cat {tied}", f"the {tied}", f"is {spelling.QUESTION_WEIGHT}", f"who {spelling.QUESTION_WEIGHT}"]
+    assert spelling.read(tmp_path / "w.txt") == dict(counts)
+
+
+@pytest.mark.parametrize("content", ["the 12\ncat\n", "the twelve\n", "th3 4\n", "\xe9t\xe9 3\n"])
+def test_a_bad_word_list_is_named_when_the_model_loads(tmp_path, content):
+    for name in (artifacts.MODEL_FILE, artifacts.VOCAB_FILE, *artifacts.LABEL_MAP_FILES):
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    (tmp_path / spelling.WORDS_FILE).write_text(content, encoding="latin-1")
+    with pytest.raises(artifacts.ArtifactError, match=spelling.WORDS_FILE):
+        artifacts.load(tmp_path)
+
+
+def test_a_model_folder_without_the_list_reads_questions_as_typed(tmp_path):
+    for name in (artifacts.MODEL_FILE, artifacts.VOCAB_FILE, *artifacts.LABEL_MAP_FILES):
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    result = streamlitinf.inf("Who wrote Hamelt?", artifacts.load(tmp_path))
+    assert result["read_as"] is None and result["question"] == "Who wrote Hamelt?"
+
+
+@pytest.mark.parametrize("typed, read, fine", [
+    ("Who wrote Hamelt?", "Who wrote Hamlet?", "HUM:ind"),
+    ("hwo invented teh telephone", "who invented the telephone", "HUM:ind"),
+    ("how mnay bones are in the human body", "how many bones are in the human body", "NUM:count"),
+])
+def test_the_app_reads_a_mended_question_and_says_so(model, typed, read, fine):
+    result = streamlitinf.inf(typed, model)
+    assert (result["question"], result["read_as"], result["fine"]) == (typed, read, fine)
+    assert streamlitinf.inf(read, model)["read_as"] is None
+
+
+def test_the_committed_list_is_the_one_train_py_writes(trec_dir, wordnet):
+    """WordNet's text and the training split, counted: the same file, line for line."""
+    from train import parse_args
+
+    args = parse_args([])
+    train_rows, _ = trec.stratified_split(trec.read_questions(trec_dir / trec.TRAIN_FILE), args.val_fraction, args.seed)
+    counts = spelling.word_counts(corpus.wordnet_sentences(wordnet), [q for _, q in train_rows])
+    assert spelling.read(ROOT / spelling.WORDS_FILE) == dict(counts)
