@@ -5,7 +5,7 @@ A word of three to twenty letters that is not in the word list, nor a regular in
 listed word (pesos, visited), and that one edit (a letter dropped, added or changed, or two
 neighbours swapped) turns into listed words, is read as the most frequent of them (Norvig's
 corrector). Listed words are never changed, nor words in capitals (acronyms) or mixed case
-(DiMaggio), nor words with digits or accents. The list holds every word of WordNet's glosses,
+(DiMaggio), nor words joined to digits, underscores or accents. The list holds every word of WordNet's glosses,
 examples and lemmas, counted, each word of the training questions counted ten times more, so that
 the words questions are made of win ties ("hwo" -> "who"). train.py writes it (WORDS_FILE) beside the
 model; a model folder without it reads every question as typed.

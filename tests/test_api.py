@@ -54,6 +54,14 @@ def test_one_question_is_answered_as_the_page_answers_it(plain, model):
     assert [t["code"] for t in body["fine_top"]][0] == "LOC:city" and len(body["fine_top"]) == 3
     assert body["model_version"] == model.card["model_version"]
     assert body["guess"] is False and body["guess_reason"] is None and body["truncated"] is False
+    assert body["read_as"] is None
+
+
+def test_a_mended_typo_is_returned_beside_the_question_as_sent(plain):
+    body = plain.post("/classify", json={"question": "What is the capitla of Peru?"}).json()
+    schema("Result").validate(body)
+    assert (body["question"], body["read_as"], body["fine"]) == (
+        "What is the capitla of Peru?", "What is the capital of Peru?", "LOC:city")
 
 
 def test_many_questions_come_back_in_order(plain, model):
