@@ -1,16 +1,17 @@
 """Typos mended before the model reads a question: "What is the capitla of Peru?" is read as
 "What is the capital of Peru?".
 
-A word of three to twenty letters that is not in the word list, nor a regular inflection of a
-listed word (pesos, visited), and that one edit (a letter dropped, added or changed, or two
-neighbours swapped) turns into listed words, is read as the most frequent of them (Norvig's
-corrector). Listed words are never changed, nor words in capitals (acronyms) or mixed case
-(DiMaggio), nor words joined to digits, underscores or accents. The list holds every word of WordNet's glosses,
-examples and lemmas, counted, each word of the training questions counted ten times more, so that
-the words questions are made of win ties ("hwo" -> "who"). train.py writes it (WORDS_FILE) beside the
-model; a model folder without it reads every question as typed.
+A word of three to twenty letters is mended when it is unknown: not in the word list, nor a regular
+inflection of a listed word (pesos, visited), nor a whole word of the model's vocabulary (nyc), nor
+a contraction typed without its apostrophe (dont). It is read as the most frequent of the listed
+words one edit away (a letter dropped, added or changed, or two neighbours swapped; Norvig's
+corrector), if there are any. Words in capitals (acronyms) or mixed case (DiMaggio), and words
+joined to digits, underscores or accents, are left as typed. The list holds every word of WordNet's
+glosses, examples and lemmas, counted, each word of the training questions counted ten times more,
+so that the words questions are made of win ties ("hwo" -> "who"). train.py writes it (WORDS_FILE)
+beside the model; a model folder without it reads every question as typed.
 
-On the validation split, the questions with seeded typos got 10 to 25 more subclasses right of 546,
+On the validation split, the questions with seeded typos got 11 to 25 more subclasses right of 546,
 and the questions as written one more, none fewer (docs/model.md, twenty-first session).
 """
 
@@ -30,6 +31,11 @@ MIN_LETTERS = 3
 MAX_LETTERS = 20
 MAX_WORDS = 64
 MAX_TRIES = 8
+# Contractions typed without the apostrophe are words, not typos: "why dont cats purr" must not be
+# read as "why don cats purr", nor "wasnt" as "want".
+CONTRACTIONS = frozenset("""dont doesnt didnt isnt arent wasnt werent cant couldnt wouldnt shouldnt wont
+    hasnt havent hadnt mustnt neednt aint ive youre youve youd youll theyre theyve theyd theyll weve
+    whats whos wheres whens whys hows thats theres heres""".split())
 _WORD = re.compile(r"\b[A-Za-z]+\b")  # \b: not inside a word with digits, _ or accents
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -85,8 +91,10 @@ def _stems(word: str) -> list[str]:
 class Speller:
     """correct(text): the text with each unknown word replaced by its likeliest one-edit neighbour."""
 
-    def __init__(self, counts: dict[str, int]):
+    def __init__(self, counts: dict[str, int], also_known=frozenset()):
+        """counts: the word list; also_known: more words never changed (the model's whole-word tokens)."""
         self.counts = counts
+        self.also_known = CONTRACTIONS | frozenset(also_known)
         self.mend = lru_cache(maxsize=4096)(self._mend)  # visitors and batches repeat their typos
 
     def unknown(self, word: str) -> bool:
@@ -96,8 +104,8 @@ class Speller:
                 and word in (lower, lower.capitalize()) and not self.known(lower))
 
     def known(self, word: str) -> bool:
-        """Listed, or a regular inflection of a listed word (pesos, ferries, visited, mapped, making)."""
-        return word in self.counts or any(stem in self.counts for stem in _stems(word))
+        """Listed, also known, or a regular inflection of a listed word (pesos, ferries, visited, mapped)."""
+        return word in self.counts or word in self.also_known or any(stem in self.counts for stem in _stems(word))
 
     def _mend(self, word: str) -> str:
         """An unknown word's commonest one-edit neighbour in the list, cased as typed; or the word."""

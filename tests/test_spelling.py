@@ -6,7 +6,7 @@ import streamlitinf
 from conftest import ROOT
 from qclass import artifacts, corpus, spelling, trec
 
-COUNTS = {"the": 100, "capital": 20, "capitol": 2, "of": 90, "who": 50, "how": 40, "peru": 5, "wrote": 8}
+COUNTS = {"the": 100, "capital": 20, "capitol": 2, "of": 90, "who": 50, "how": 40, "why": 30, "peru": 5, "wrote": 8}
 
 
 @pytest.mark.parametrize("typed, read", [
@@ -29,6 +29,19 @@ def test_a_word_one_edit_from_listed_words_is_read_as_the_commonest(typed, read)
 ])
 def test_what_is_listed_or_not_a_plain_word_is_left_as_typed(text):
     assert spelling.Speller(COUNTS).correct(text) == text
+
+
+def test_contractions_without_apostrophes_and_the_models_own_words_are_words_not_typos():
+    speller = spelling.Speller(COUNTS, also_known={"nyc"})
+    assert speller.correct("why dont cats purr") == "why dont cats purr"  # not "don"
+    assert speller.correct("how far is nyc") == "how far is nyc"
+    assert speller.correct("how far is nyx") == "how far is nyx"  # nothing listed one edit away
+    assert spelling.Speller(COUNTS).correct("wasnt it") == "wasnt it"
+
+
+def test_the_app_knows_the_vocabularys_whole_words(model):
+    assert {"nyc", "google", "capital"} <= model.speller.also_known
+    assert streamlitinf.inf("how far is nyc from boston", model)["read_as"] is None
 
 
 def test_an_empty_list_corrects_nothing():
