@@ -99,8 +99,8 @@ def inf_batch(texts: list[str], model: artifacts.Bundle, batch_size: int = BATCH
         coarse_probs, fine_probs, coarse, fine = predict(model.model, pad([encodings[i] for i in rows], pad_id),
                                                          model.parents)
         for j, i in enumerate(rows):
-            results[i] = _result(model, cut[i], read[i], len(whole[i]) > MAX_CHARS, encodings[i], coarse_probs[j].tolist(),
-                                 fine_probs[j].tolist(), int(coarse[j]), int(fine[j]))
+            results[i] = _result(model, cut[i], read[i], len(whole[i]) > MAX_CHARS, encodings[i],
+                                 coarse_probs[j].tolist(), fine_probs[j].tolist(), int(coarse[j]), int(fine[j]))
     return results
 
 

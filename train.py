@@ -5,9 +5,9 @@
 Stages: WordPiece vocabulary (MiniLM's, cut by its use on WordNet + training questions) -> teachers (two all-MiniLM-L6-v2 and one
 all-mpnet-base-v2 by default, fine-tuned on the training split) -> augmented questions
 labelled by the teachers' average -> student distilled from them, checkpoint chosen on the
-validation split -> one evaluation on TREC_10 (the student's, and for the report the teachers') -> weights, vocabulary, label maps, the word list for
-typos and model_card.json. `--teacher none` trains the student on the hard labels alone (the smoke test
-does, without the training requirements).
+validation split -> one evaluation on TREC_10 (the student's, and for the report the teachers') -> weights,
+vocabulary, label maps, the word list that mends typos, and model_card.json. `--teacher none` trains
+the student on the hard labels alone (the smoke test does, without the training requirements).
 """
 
 from __future__ import annotations

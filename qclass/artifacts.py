@@ -149,7 +149,8 @@ def load(folder: Path = ROOT) -> Bundle:
     _check_label_maps(maps, model.config["lst_num_cat_in_classes"])
     card_path = folder / CARD_FILE
     card = _read(folder, CARD_FILE, lambda p: json.loads(p.read_text())) if card_path.exists() else {}
-    # Optional: model folders written before it read every question as typed.
+    # Optional: a model folder from before the word list reads every question as typed.
     words = _read(folder, spelling.WORDS_FILE, spelling.read) if (folder / spelling.WORDS_FILE).exists() else {}
     return Bundle(model=model, tokenizer=tokenizer, parents=fine_parents(maps["idx2class"], maps["idx2subclass"]),
-                  card=card, vocab=tokenizer.get_vocab(with_added_tokens=False), speller=spelling.Speller(words, _whole_words(tokenizer)), **maps)
+                  card=card, vocab=tokenizer.get_vocab(with_added_tokens=False),
+                  speller=spelling.Speller(words, _whole_words(tokenizer)), **maps)
