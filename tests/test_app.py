@@ -151,6 +151,7 @@ def test_model_card_page_shows_accuracy_references_and_confusion():
     accuracy = at.dataframe[0].value
     assert list(accuracy["model"])[:3] == ["This model", 'This model, questions in lower case without "?"',
                                           "This model, one typo per 25 letters"] and len(accuracy) >= 5
+    assert any("The app mends typos" in c.value for c in at.caption)  # the typo row is the model's alone
     assert len(at.main.get("vega_lite_chart")) >= 1  # the confusion heatmap
     assert any("parameters" in m.value and "24,000 WordPiece tokens of all-MiniLM-L6-v2's own" in m.value
                for m in at.markdown)
