@@ -48,8 +48,8 @@ _bundles: dict[str, artifacts.Bundle] = {}
 _loading = threading.Lock()
 
 
-def _result(bundle: artifacts.Bundle, text: str, read: str, cut: bool, encoding, coarse_probs, fine_probs, coarse,
-            fine) -> dict:
+def _result(bundle: artifacts.Bundle, text: str, read: str, guess: str | None, cut: bool, encoding, coarse_probs,
+            fine_probs, coarse, fine) -> dict:
     coarse_code, fine_code = bundle.idx2class[coarse], bundle.idx2subclass[fine]
     unk = bundle.tokenizer.token_to_id("[UNK]")
     return {
@@ -66,7 +66,7 @@ def _result(bundle: artifacts.Bundle, text: str, read: str, cut: bool, encoding,
         "fine_probs": {bundle.idx2subclass[i]: p for i, p in enumerate(fine_probs)},
         # Why the text is not an English question the model can read (then the answer is only a
         # guess), or None. No word the vocabulary knows at all (emoji only) is a guess too.
-        "guess": why_a_guess(text, bundle.vocab) or (
+        "guess": guess or (
             None if any(i != unk for i, special in zip(encoding.ids, encoding.special_tokens_mask) if not special)
             else "it has no words the model knows"),
         "truncated": cut or bool(encoding.overflowing),
@@ -85,7 +85,10 @@ def inf_batch(texts: list[str], model: artifacts.Bundle, batch_size: int = BATCH
     64 tokens took 111 MB for a moment, where 64 of TREC_10's take about 16; tracemalloc)."""
     whole = [normalise(t) for t in texts]
     cut = [text[:MAX_CHARS] for text in whole]
-    read = [model.speller.correct(text) for text in cut]
+    # Judged as typed: mended, Italian or keyboard mashing can pass for English. Not mended where it
+    # is not English ("Quanto costa" is not a typo of "Quanta costa").
+    guesses = [why_a_guess(text, model.vocab) for text in cut]
+    read = [text if guess else model.speller.correct(text) for text, guess in zip(cut, guesses)]
     encodings = model.tokenizer.encode_batch(read)
     pad_id = model.tokenizer.token_to_id("[PAD]")
     by_length = sorted(range(len(cut)), key=lambda i: len(encodings[i].ids))
@@ -99,7 +102,7 @@ def inf_batch(texts: list[str], model: artifacts.Bundle, batch_size: int = BATCH
         coarse_probs, fine_probs, coarse, fine = predict(model.model, pad([encodings[i] for i in rows], pad_id),
                                                          model.parents)
         for j, i in enumerate(rows):
-            results[i] = _result(model, cut[i], read[i], len(whole[i]) > MAX_CHARS, encodings[i],
+            results[i] = _result(model, cut[i], read[i], guesses[i], len(whole[i]) > MAX_CHARS, encodings[i],
                                  coarse_probs[j].tolist(), fine_probs[j].tolist(), int(coarse[j]), int(fine[j]))
     return results
 

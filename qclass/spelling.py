@@ -9,7 +9,8 @@ corrector), if there are any. Words in capitals (acronyms) or mixed case (DiMagg
 joined to digits, underscores or accents, are left as typed. The list holds every word of WordNet's
 glosses, examples and lemmas, counted, each word of the training questions counted ten times more,
 so that the words questions are made of win ties ("hwo" -> "who"). train.py writes it (WORDS_FILE)
-beside the model; a model folder without it reads every question as typed.
+beside the model; a model folder without it reads every question as typed. streamlitinf mends only
+text the language check (qclass/guess.py) takes for English, and judges it as typed.
 
 On the validation split, the questions with seeded typos got 11 to 25 more subclasses right of 546,
 and the questions as written one more, none fewer (docs/model.md, twenty-first session).

@@ -94,6 +94,13 @@ def test_the_app_reads_a_mended_question_and_says_so(model, typed, read, fine):
     assert streamlitinf.inf(read, model)["read_as"] is None
 
 
+@pytest.mark.parametrize("text", ["Quanto costa un caffè?", "dfg hjk lmn"])
+def test_text_that_is_not_english_is_judged_and_read_as_typed(model, text):
+    """Mended, these would pass the language check ("Quanta costa", "dog hjk lan")."""
+    result = streamlitinf.inf(text, model)
+    assert result["guess"] is not None and result["read_as"] is None
+
+
 def test_the_committed_list_is_the_one_train_py_writes(trec_dir, wordnet):
     """WordNet's text and the training split, counted: the same file, line for line."""
     from train import parse_args
