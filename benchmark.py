@@ -184,7 +184,7 @@ def spelling_ms(bundle, texts: list[str]) -> dict:
                      for _ in range(spelling.MAX_WORDS))
     figures = {}
     for name, group in (("as_written", texts), ("with_typos", [noise.typos(t, rng) for t in texts]), ("worst", [worst])):
-        speller = spelling.Speller(bundle.speller.counts)
+        speller = spelling.Speller(bundle.speller.counts, bundle.speller.also_known)
         figures[f"spelling_ms_{name}" + ("_p50" if name != "worst" else "")] = round(
             statistics.median(times_ms(lambda i: speller.correct(group[i]), len(group))), 3)
     return figures
