@@ -179,6 +179,32 @@ def slug_files() -> list[str]:
             if not any(fnmatch.fnmatch(f, pattern) or f.startswith(pattern.rstrip("/") + "/") for pattern in ignored)]
 
 
+def slug_size() -> dict:
+    """requirements.txt into a clean folder, plus the app files minus .slugignore, tar+gzip."""
+    work = Path(tempfile.mkdtemp(prefix="qclass-slug-"))
+    try:
+        site = work / "site-packages"
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--retries", "0", "--no-compile", "--target", str(site),
+                        "-r", str(ROOT / "requirements.txt")], check=True)
+        app_files = slug_files()
+        archive = work / "slug.tgz"
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(site, arcname="site-packages")
+            for f in app_files:
+                tar.add(ROOT / f, arcname=f"app/{f}")
+        sizes = {}
+        for item in site.iterdir():
+            if item.is_dir() and not item.name.endswith((".dist-info", "__pycache__")):
+                sizes[item.name] = sum(p.stat().st_size for p in item.rglob("*") if p.is_file())
+        top = sorted(sizes.items(), key=lambda kv: kv[1], reverse=True)[:8]
+        return {"slug_compressed_mb": round(archive.stat().st_size / 1e6, 1),
+                "installed_mb": round(sum(sizes.values()) / 1e6, 1),
+                "app_files": len(app_files),
+                "heaviest_packages_mb": {name: round(size / 1e6, 1) for name, size in top}}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def build_app(folder: Path) -> Path:
     """The slug's app files copied into folder, which plays the dyno's /app."""
     for name in slug_files():

@@ -34,3 +34,25 @@ def test_websocket_visitor_counts_a_wrong_answer_as_an_error(server_url, model):
         ("Who wrote Hamlet?", right["class"], wrong_subclass), ("Who wrote Hamlet?", right["class"], right["subclass"])]))
     assert isinstance(results[0], AssertionError)
     assert isinstance(results[1], float)
+
+
+def test_every_name_the_measuring_scripts_call_is_defined():
+    """`python loadtest.py` once called slug_size() after a review had removed it: a name error that
+    only the full run (not --skip-slug, --api or the tests) reached."""
+    import ast
+    import builtins
+
+    import benchmark
+    import loadtest
+
+    for module in (loadtest, benchmark):
+        tree = ast.parse(open(module.__file__).read())
+        called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+        local = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+        local |= {a.arg for node in ast.walk(tree) if isinstance(node, ast.arguments)
+                  for a in node.args + node.kwonlyargs + [node.vararg, node.kwarg] if a is not None}
+        local |= {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        local |= {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
+                  if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+        missing = {name for name in called - local if not hasattr(module, name) and not hasattr(builtins, name)}
+        assert not missing, f"{module.__name__} calls undefined {sorted(missing)}"
