@@ -4,6 +4,7 @@ through the public inference functions.
     python benchmark.py [--json benchmark.json]
     python benchmark.py --guesses
     python benchmark.py --robustness [--json results/robustness.json]
+    python benchmark.py --mending
     python benchmark.py --breakdown
 
 
@@ -23,6 +24,11 @@ not one), and on the TREC questions as written and in lower case without "?" (no
 --robustness prints instead the model's accuracy on TREC_10 as written, in lower case without "?",
 and with seeded character typos (qclass/noise.py, seed 13: the same questions every run), and on
 tests/visitor_set.tsv: questions written as visitors type them, none of them from TREC.
+
+--mending prints instead what mending typos (qclass/spelling.py) changes on the validation split
+that train.py carves out of the training file (seed 13): subclasses right as typed and mended, and
+how many questions each gains and loses, as written, in lower case without "?", and with seeded
+typos (three seeds, the third in lower case).
 
 --breakdown prints instead where one question's time goes on one thread: the whole forward pass,
 then each of its parts timed alone, over and over, so that its weights stay in the processor's
@@ -176,6 +182,24 @@ def robustness(bundle) -> dict:
     return figures
 
 
+def mending(bundle) -> dict:
+    """Subclasses right of the validation split's questions, read as typed and mended, per reading."""
+    rows = trec.read_questions(trec.data_dir() / trec.TRAIN_FILE)
+    _, val = trec.stratified_split(rows, 0.1, 13)  # train.py's default split
+    sets = noise.readings(val)
+    sets["character_typos_seed_14"] = noise.readings(val, noise.SEED + 1)["character_typos"]
+    sets["lower_case_typos_seed_15"] = [(f, noise.casual(q)) for f, q in noise.readings(val, noise.SEED + 2)["character_typos"]]
+    as_typed = replace(bundle, speller=spelling.Speller({}))
+    figures = {"questions": len(val)}
+    for name, group in sets.items():
+        typed, mended = (inf_batch([q for _, q in group], b) for b in (as_typed, bundle))
+        right = [[r["fine"] == f for (f, _), r in zip(group, results)] for results in (typed, mended)]
+        figures[f"{name}_subclass_right"] = f"{sum(right[0])} -> {sum(right[1])}"
+        figures[f"{name}_gained_lost"] = f"+{sum(m and not t for t, m in zip(*right))} -{sum(t and not m for t, m in zip(*right))}"
+        figures[f"{name}_questions_mended"] = sum(r["read_as"] is not None for r in mended)
+    return figures
+
+
 def spelling_ms(bundle, texts: list[str]) -> dict:
     """What mending typos adds to a question (its lookups remembered by no earlier question): the
     median over texts as written and with seeded typos, and the most one text can cost."""
@@ -250,6 +274,7 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=1000, help="single-question timings per model (the same questions)")
     parser.add_argument("--guesses", action="store_true", help="only the guess rule's flag rates")
     parser.add_argument("--robustness", action="store_true", help="only: accuracy on TREC_10 typed casually and with typos")
+    parser.add_argument("--mending", action="store_true", help="only: what mending typos changes on the validation split")
     parser.add_argument("--breakdown", action="store_true", help="only: where one question's time goes")
     args = parser.parse_args(argv)
     try:
@@ -259,6 +284,9 @@ def main(argv=None) -> int:
         return 1
     if args.guesses:
         print_figures(guess_rates(bundle))
+        return 0
+    if args.mending:
+        print_figures(mending(bundle))
         return 0
     if args.robustness:
         figures = robustness(bundle)

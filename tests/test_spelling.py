@@ -110,3 +110,17 @@ def test_the_committed_list_is_the_one_train_py_writes(trec_dir, wordnet, tmp_pa
     spelling.write(tmp_path / spelling.WORDS_FILE,
                    spelling.word_counts(corpus.wordnet_sentences(wordnet), [q for _, q in train_rows]))
     assert (tmp_path / spelling.WORDS_FILE).read_bytes() == (ROOT / spelling.WORDS_FILE).read_bytes()
+
+
+def test_on_the_validation_split_mending_loses_no_clean_question_and_gains_on_typos(model, trec_dir, monkeypatch):
+    """benchmark.py --mending, the figures docs/model.md gives: a change to the corrector that costs
+    a question as written, or gains nothing on typos, fails here."""
+    from benchmark import mending
+
+    monkeypatch.setenv("TREC_DATA_DIR", str(trec_dir))
+    figures = mending(model)
+    for reading in ("as_written", "lower_case_no_question_mark"):
+        assert figures[f"{reading}_gained_lost"].endswith(" -0"), reading
+    for reading in ("character_typos", "character_typos_seed_14", "lower_case_typos_seed_15"):
+        typed, mended = map(int, figures[f"{reading}_subclass_right"].split(" -> "))
+        assert mended >= typed + 10, reading
