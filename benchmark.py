@@ -188,14 +188,17 @@ def mending(bundle) -> dict:
     _, val = trec.stratified_split(rows, 0.1, 13)  # train.py's default split
     sets = noise.readings(val)
     sets["character_typos_seed_14"] = noise.readings(val, noise.SEED + 1)["character_typos"]
-    sets["lower_case_typos_seed_15"] = [(f, noise.casual(q)) for f, q in noise.readings(val, noise.SEED + 2)["character_typos"]]
+    typos_15 = noise.readings(val, noise.SEED + 2)["character_typos"]
+    sets["lower_case_typos_seed_15"] = [(f, noise.casual(q)) for f, q in typos_15]
     as_typed = replace(bundle, speller=spelling.Speller({}))
     figures = {"questions": len(val)}
     for name, group in sets.items():
         typed, mended = (inf_batch([q for _, q in group], b) for b in (as_typed, bundle))
         right = [[r["fine"] == f for (f, _), r in zip(group, results)] for results in (typed, mended)]
         figures[f"{name}_subclass_right"] = f"{sum(right[0])} -> {sum(right[1])}"
-        figures[f"{name}_gained_lost"] = f"+{sum(m and not t for t, m in zip(*right))} -{sum(t and not m for t, m in zip(*right))}"
+        gained = sum(m and not t for t, m in zip(*right))
+        lost = sum(t and not m for t, m in zip(*right))
+        figures[f"{name}_gained_lost"] = f"+{gained} -{lost}"
         figures[f"{name}_questions_mended"] = sum(r["read_as"] is not None for r in mended)
     return figures
 
