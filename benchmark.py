@@ -61,7 +61,7 @@ from qclass.guess import why_a_guess
 from qclass.numpy_model import (SLICE_COLUMNS, Linear, NumpyTransformer, _attention, _gelu, _layer_norm, blas_core,
                                 blas_threads, read_checkpoint)
 from streamlitinf import inf, inf_batch, load_model, model_folder
-from train import as_numpy
+from train import as_numpy, parse_args
 
 SEED_SIZE = dict(emb_dim=512, dim_model=512, dim_inner=2048, layers=12, heads=8)
 FALLBACK_QUESTIONS = [
@@ -185,7 +185,8 @@ def robustness(bundle) -> dict:
 def mending(bundle) -> dict:
     """Subclasses right of the validation split's questions, read as typed and mended, per reading."""
     rows = trec.read_questions(trec.data_dir() / trec.TRAIN_FILE)
-    _, val = trec.stratified_split(rows, 0.1, 13)  # train.py's default split
+    defaults = parse_args([])
+    _, val = trec.stratified_split(rows, defaults.val_fraction, defaults.seed)  # train.py's split
     sets = noise.readings(val)
     sets["character_typos_seed_14"] = noise.readings(val, noise.SEED + 1)["character_typos"]
     typos_15 = noise.readings(val, noise.SEED + 2)["character_typos"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import copy
+import functools
 import hashlib
 import inspect
 import json
@@ -160,19 +161,22 @@ def tokens_by_id(tokenizer) -> list[str]:
     return [t for t, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])]
 
 
-def minilm_vocabulary(texts: list[str], size: int) -> list[str]:
-    """--vocab-source minilm: all-MiniLM-L6-v2's vocabulary, cut by its use on texts."""
+@functools.cache
+def minilm_wordpiece() -> Tokenizer:
+    """all-MiniLM-L6-v2's own tokenizer, read once (the vocabulary and the word list both use it)."""
     from qclass.teacher import model_dir
 
-    return cut_vocabulary(Tokenizer.from_file(str(model_dir() / "tokenizer.json")), texts, size)
+    return Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+
+
+def minilm_vocabulary(texts: list[str], size: int) -> list[str]:
+    """--vocab-source minilm: all-MiniLM-L6-v2's vocabulary, cut by its use on texts."""
+    return cut_vocabulary(minilm_wordpiece(), texts, size)
 
 
 def minilm_words() -> list[str]:
     """all-MiniLM-L6-v2's whole-word tokens (hamlet, obama), for the word list that mends typos."""
-    from qclass.teacher import model_dir
-
-    vocab = Tokenizer.from_file(str(model_dir() / "tokenizer.json")).get_vocab()
-    return sorted(token for token in vocab if token.isascii() and token.isalpha())
+    return spelling.whole_words(minilm_wordpiece().get_vocab())
 
 
 def cut_vocabulary(wordpiece: Tokenizer, texts: list[str], size: int) -> list[str]:

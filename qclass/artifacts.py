@@ -132,11 +132,6 @@ def _check_label_maps(maps: dict, counts) -> None:
         fail("idx2subclass", f"has {orphans[0]!r}, whose class is not in idx2class")
 
 
-def _whole_words(tokenizer) -> set[str]:
-    """The vocabulary's tokens that are whole words: the model knows them, so no typo is mended into them."""
-    return {token for token in tokenizer.get_vocab(with_added_tokens=False) if token.isascii() and token.isalpha()}
-
-
 def load(folder: Path = ROOT) -> Bundle:
     """Build the model on CPU from the saved files; ArtifactError names any bad file."""
     folder = Path(folder)
@@ -151,6 +146,7 @@ def load(folder: Path = ROOT) -> Bundle:
     card = _read(folder, CARD_FILE, lambda p: json.loads(p.read_text())) if card_path.exists() else {}
     # Optional: a model folder from before the word list reads every question as typed.
     words = _read(folder, spelling.WORDS_FILE, spelling.read) if (folder / spelling.WORDS_FILE).exists() else {}
+    vocab = tokenizer.get_vocab(with_added_tokens=False)
+    # The model knows its vocabulary's whole words, so no typo is mended out of them.
     return Bundle(model=model, tokenizer=tokenizer, parents=fine_parents(maps["idx2class"], maps["idx2subclass"]),
-                  card=card, vocab=tokenizer.get_vocab(with_added_tokens=False),
-                  speller=spelling.Speller(words, _whole_words(tokenizer)), **maps)
+                  card=card, vocab=vocab, speller=spelling.Speller(words, spelling.whole_words(vocab)), **maps)

@@ -42,6 +42,11 @@ _WORD = re.compile(r"\b[A-Za-z]+\b")  # \b: not inside a word with digits, _ or 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
+def whole_words(tokens) -> list[str]:
+    """The WordPiece tokens that are whole ASCII words (hamlet, nyc), not pieces (##let) or symbols."""
+    return sorted(token for token in tokens if token.isascii() and token.isalpha())
+
+
 def word_counts(sentences: list[str], questions: list[str], known=()) -> Counter:
     """Lower-case word -> how often it occurs in sentences, plus QUESTION_WEIGHT per occurrence in
     questions; and 0 for each word of `known` (all-MiniLM-L6-v2's whole words: obama, iphone) that
