@@ -176,7 +176,7 @@ def robustness(bundle) -> dict:
                                                                     [r["coarse"] for r in results]), 1)
         figures[f"{name}_subclass_pct"] = round(100 * metrics.accuracy(gold, [r["fine"] for r in results]), 1)
         figures[f"{name}_flagged_as_guess"] = sum(r["guess"] is not None for r in results)
-        figures[f"{name}_typos_mended"] = sum(r["read_as"] is not None for r in results)
+        figures[f"{name}_read_as_mended"] = sum(r["read_as"] is not None for r in results)
         figures[f"{name}_examples"] = " | ".join(q for _, q in rows[:3])
     figures["visitor_set_questions"] = len(sets["visitor_set"])
     return figures
@@ -200,21 +200,25 @@ def mending(bundle) -> dict:
         gained = sum(m and not t for t, m in zip(*right))
         lost = sum(t and not m for t, m in zip(*right))
         figures[f"{name}_gained_lost"] = f"+{gained} -{lost}"
-        figures[f"{name}_questions_mended"] = sum(r["read_as"] is not None for r in mended)
+        figures[f"{name}_read_as_mended"] = sum(r["read_as"] is not None for r in mended)
     return figures
 
 
 def spelling_ms(bundle, texts: list[str]) -> dict:
     """What mending typos adds to a question (its lookups remembered by no earlier question): the
-    median over texts as written and with seeded typos, and the most one text can cost."""
+    median over texts as written and with seeded typos, and the most one text can cost; and a
+    question with seeded typos through inf(), which reads a mended text twice (as typed and mended)."""
     rng = random.Random(noise.SEED)
     worst = " ".join("".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(spelling.MAX_LETTERS))
                      for _ in range(spelling.MAX_WORDS))
+    with_typos = [noise.typos(t, rng) for t in texts]
     figures = {}
-    for name, group in (("as_written", texts), ("with_typos", [noise.typos(t, rng) for t in texts]), ("worst", [worst])):
+    for name, group in (("as_written", texts), ("with_typos", with_typos), ("worst", [worst])):
         speller = spelling.Speller(bundle.speller.counts, bundle.speller.also_known)
         figures[f"spelling_ms_{name}" + ("_p50" if name != "worst" else "")] = round(
             statistics.median(times_ms(lambda i: speller.correct(group[i]), len(group))), 3)
+    figures["latency_p50_ms_1_thread_with_typos"] = round(
+        statistics.median(times_ms(lambda i: inf(with_typos[i], bundle), len(with_typos))), 3)
     return figures
 
 

@@ -79,20 +79,34 @@ def top(probs: dict, n: int = 3) -> list[tuple[str, float]]:
 
 
 def inf_batch(texts: list[str], model: artifacts.Bundle, batch_size: int = BATCH_SIZE) -> list[dict]:
-    """One result (as inf returns) per text, in the texts' order. Questions of similar length are
-    batched together, so little work goes into padding: batch_size at a time, and fewer where they
-    are long, at most BATCH_TOKENS tokens a model call (its memory grows with them: 64 questions of
-    64 tokens took 111 MB for a moment, where 64 of TREC_10's take about 16; tracemalloc)."""
+    """One result (as inf returns) per text, in the texts' order. A text with a typo mended
+    (qclass/spelling.py) is read both ways, and as mended only where that changes the answer: a name
+    the word list lacks ("what is covid", "bovid" one slip away) is then read as typed."""
     whole = [normalise(t) for t in texts]
     cut = [text[:MAX_CHARS] for text in whole]
     # Judged as typed: mended, Italian or keyboard mashing can pass for English. Not mended where it
     # is not English ("Quanto costa" is not a typo of "Quanta costa").
     guesses = [why_a_guess(text, model.vocab) for text in cut]
-    read = [text if guess else model.speller.correct(text) for text, guess in zip(cut, guesses)]
-    encodings = model.tokenizer.encode_batch(read)
+    mended = {i: m for i, (text, guess) in enumerate(zip(cut, guesses))
+              if not guess and (m := model.speller.correct(text)) != text}
+    answers = _answers(cut + list(mended.values()), model, batch_size)
+    read = {}
+    for k, (i, text) in enumerate(mended.items(), len(cut)):
+        if answers[k][3:] != answers[i][3:]:  # mending changed the class or the subclass
+            answers[i], read[i] = answers[k], text
+    return [_result(model, text, read.get(i, text), guesses[i], len(whole[i]) > MAX_CHARS, *answers[i])
+            for i, text in enumerate(cut)]
+
+
+def _answers(texts: list[str], model: artifacts.Bundle, batch_size: int) -> list[tuple]:
+    """(encoding, coarse_probs, fine_probs, coarse, fine) per text. Questions of similar length are
+    batched together, so little work goes into padding: batch_size at a time, and fewer where they
+    are long, at most BATCH_TOKENS tokens a model call (its memory grows with them: 64 questions of
+    64 tokens took 111 MB for a moment, where 64 of TREC_10's take about 16; tracemalloc)."""
+    encodings = model.tokenizer.encode_batch(texts)
     pad_id = model.tokenizer.token_to_id("[PAD]")
-    by_length = sorted(range(len(cut)), key=lambda i: len(encodings[i].ids))
-    results = [None] * len(cut)
+    by_length = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+    answers = [None] * len(texts)
     start = 0
     while start < len(by_length):
         rows = by_length[start : start + batch_size]
@@ -102,9 +116,8 @@ def inf_batch(texts: list[str], model: artifacts.Bundle, batch_size: int = BATCH
         coarse_probs, fine_probs, coarse, fine = predict(model.model, pad([encodings[i] for i in rows], pad_id),
                                                          model.parents)
         for j, i in enumerate(rows):
-            results[i] = _result(model, cut[i], read[i], guesses[i], len(whole[i]) > MAX_CHARS, encodings[i],
-                                 coarse_probs[j].tolist(), fine_probs[j].tolist(), int(coarse[j]), int(fine[j]))
-    return results
+            answers[i] = (encodings[i], coarse_probs[j].tolist(), fine_probs[j].tolist(), int(coarse[j]), int(fine[j]))
+    return answers
 
 
 def inf(text: str, model: artifacts.Bundle) -> dict:

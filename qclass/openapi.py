@@ -14,8 +14,8 @@ _RESULT = {
     "properties": {
         "question": {"type": "string", "description": f"The question as sent: trimmed, cut to {MAX_CHARS:,} characters."},
         "read_as": {"type": ["string", "null"], "examples": ["What is the capital of Peru?"],
-                    "description": "The question as the model read it, where it mended a typo (capitla -> capital); "
-                                   "else null (always null where guess is true)."},
+                    "description": "The question as the model read it, where mending a typo changed the answer "
+                                   "(captial -> capital); else null (always null where guess is true)."},
         "coarse": {"type": "string", "examples": ["LOC"], "description": "The class's code."},
         "class": {"type": "string", "examples": ["LOCATION"]},
         "coarse_confidence": {"type": "number", "minimum": 0, "maximum": 1},

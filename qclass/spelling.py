@@ -3,18 +3,21 @@
 
 A word of three to twenty letters is mended when it is unknown: not in the word list, nor a regular
 inflection of a listed word (pesos, visited), nor a whole word of the model's vocabulary (nyc), nor
-a contraction typed without its apostrophe (dont). It is read as the most frequent of the listed
-words one edit away (a letter dropped, added or changed, or two neighbours swapped; Norvig's
-corrector), if there are any. Words in capitals (acronyms) or mixed case (DiMaggio), and words
-joined to digits, underscores or accents, are left as typed. The list holds every word of WordNet's
-glosses, examples and lemmas, counted, each word of the training questions counted ten times more,
-so that the words questions are made of win ties ("hwo" -> "who"), and all-MiniLM-L6-v2's other
-whole words (names and words newer than WordNet: obama, iphone) at 0. train.py writes it (WORDS_FILE)
-beside the model; a model folder without it reads every question as typed. streamlitinf mends only
-text the language check (qclass/guess.py) takes for English, and judges it as typed.
+a contraction typed without its apostrophe (dont). It is read as the most frequent listed word of
+three letters or more that one slip could have turned into it (_slips: two neighbouring letters
+swapped, a letter dropped, doubled or hit with its keyboard neighbour, a neighbouring key or another
+vowel typed; Norvig's corrector, kept to the edits people make), if there are any. Words in capitals
+(acronyms) or mixed case (DiMaggio), and words joined to digits, underscores or accents, are left as
+typed. The list holds every word of WordNet's glosses, examples and lemmas, counted, each word of the
+training questions counted ten times more, so that the words questions are made of win ties ("hwo"
+-> "who"), and all-MiniLM-L6-v2's other whole words (names and words newer than WordNet: obama,
+iphone) at 0. train.py writes it (WORDS_FILE) beside the model; a model folder without it reads
+every question as typed. streamlitinf mends only text the language check (qclass/guess.py) takes for
+English, judges it as typed, and reads it as mended only where that changes the model's answer.
 
-On the validation split, the questions with seeded typos got 11 to 25 more subclasses right of 546,
-and the questions as written one more, none fewer (docs/model.md, twenty-first session).
+On the validation split, the questions with seeded typos got 12 to 30 more subclasses right of 546,
+and the questions as written one more, none fewer (docs/model.md, twenty-first and twenty-second
+sessions).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import re
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
+
+from .noise import NEIGHBOURS
 
 WORDS_FILE = "spelling-words.txt"
 QUESTION_WEIGHT = 10  # a training question's word counts this many times a WordNet one
@@ -78,12 +83,26 @@ def read(path: Path) -> dict[str, int]:
     return counts
 
 
-def _one_edit(word: str) -> set[str]:
+def _slips(word: str) -> set[str]:
+    """The words `word` may have been meant as, one slip of the fingers or of spelling away: two
+    neighbouring letters swapped; a letter dropped anywhere but first (first letters are seldom
+    dropped: "elon" is not "melon"); a letter typed twice, or a key's neighbour hit with it, or a vowel
+    added beside a vowel ("arguement"); a key's neighbour typed for it, or one vowel for another
+    ("seperate"). Other one-letter changes are seldom typos, and read names and new words as old
+    words: covid as bovid, kamala as kabala, crispr as crisp."""
+    vowels = "aeiou"
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    return ({a + b[1:] for a, b in splits if b}
-            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-            | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
-            | {a + c + b for a, b in splits for c in _LETTERS})
+    swapped = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    dropped = {a + c + b for a, b in splits[1:] for c in _LETTERS}
+    added = set()
+    for i, letter in enumerate(word):
+        beside = word[max(i - 1, 0):i] + word[i + 1:i + 2]
+        if (letter in beside or any(letter in NEIGHBOURS.get(n, "") for n in beside)
+                or letter in vowels and any(n in vowels for n in beside)):
+            added.add(word[:i] + word[i + 1:])
+    slipped = {a + c + b[1:] for a, b in splits if b
+               for c in NEIGHBOURS.get(b[0], "") + (vowels if b[0] in vowels else "")}
+    return swapped | dropped | added | slipped
 
 
 def _stems(word: str) -> list[str]:
@@ -100,7 +119,7 @@ def _stems(word: str) -> list[str]:
 
 
 class Speller:
-    """correct(text): the text with each unknown word replaced by its likeliest one-edit neighbour."""
+    """correct(text): the text with each unknown word replaced by the likeliest word one slip away."""
 
     def __init__(self, counts: dict[str, int], also_known=frozenset()):
         """counts: the word list; also_known: more words never changed (the model's whole-word tokens)."""
@@ -119,8 +138,8 @@ class Speller:
         return word in self.counts or word in self.also_known or any(stem in self.counts for stem in _stems(word))
 
     def _mend(self, word: str) -> str:
-        """An unknown word's commonest one-edit neighbour in the list, cased as typed; or the word."""
-        listed = [(self.counts[w], w) for w in _one_edit(word.lower()) if w in self.counts]
+        """The commonest listed word one slip from an unknown word, cased as typed; or the word."""
+        listed = [(self.counts[w], w) for w in _slips(word.lower()) if w in self.counts and len(w) >= MIN_LETTERS]
         if not listed:
             return word
         best = max(listed)[1]

@@ -58,10 +58,10 @@ def test_one_question_is_answered_as_the_page_answers_it(plain, model):
 
 
 def test_a_mended_typo_is_returned_beside_the_question_as_sent(plain):
-    body = plain.post("/classify", json={"question": "What is the capitla of Peru?"}).json()
+    body = plain.post("/classify", json={"question": "What is the captial of Peru?"}).json()
     schema("Result").validate(body)
     assert (body["question"], body["read_as"], body["fine"]) == (
-        "What is the capitla of Peru?", "What is the capital of Peru?", "LOC:city")
+        "What is the captial of Peru?", "What is the capital of Peru?", "LOC:city")
 
 
 def test_many_questions_come_back_in_order(plain, model):

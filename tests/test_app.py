@@ -42,10 +42,10 @@ def test_question_gets_both_classes_confidences_and_top3_charts():
 
 
 def test_a_mended_typo_is_shown_as_plain_text_under_the_question():
-    at = classify("Who wrote *Hamelt*?")
-    assert [t.value for t in at.main.get("text")] == ["Who wrote *Hamelt*?", "Who wrote *Hamlet*?"]
+    at = classify("What is the *captial* of Peru?")
+    assert [t.value for t in at.main.get("text")] == ["What is the *captial* of Peru?", "What is the *capital* of Peru?"]
     assert "Read as (typos mended):" in [c.value for c in at.caption]
-    assert [m.value for m in at.metric] == ["HUMAN", "individual"]
+    assert [m.value for m in at.metric] == ["LOCATION", "city"]
     at = classify("Who wrote Hamlet?")
     assert [t.value for t in at.main.get("text")] == ["Who wrote Hamlet?"]
     assert not any("Read as" in c.value for c in at.caption)

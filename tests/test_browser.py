@@ -87,22 +87,22 @@ def test_script_tags_are_shown_as_text_not_run(page, server_url):
 
 def test_a_mended_typo_is_shown_under_the_question_as_plain_text(page, server_url):
     open_page(page, server_url)
-    page.get_by_label("Your question").fill("Who wrote *Hamelt*?")
+    page.get_by_label("Your question").fill("What is the *captial* of Peru?")
     page.get_by_role("button", name="Classify").click()
-    expect(page.get_by_test_id("stMetricValue")).to_have_text(["HUMAN", "individual"], timeout=30_000)
+    expect(page.get_by_test_id("stMetricValue")).to_have_text(["LOCATION", "city"], timeout=30_000)
     expect(page.get_by_text("Read as (typos mended):")).to_be_visible()
-    expect(page.get_by_test_id("stText")).to_have_text(["Who wrote *Hamelt*?", "Who wrote *Hamlet*?"])
+    expect(page.get_by_test_id("stText")).to_have_text(["What is the *captial* of Peru?", "What is the *capital* of Peru?"])
     assert page.locator("[data-testid=stMain] em").count() == 0  # the stars are not Markdown
 
 
 def test_upload_a_batch_and_download_the_results(page, server_url, artifacts_dir, tmp_path):
     upload = tmp_path / "questions.csv"
-    upload.write_text("question\nWho wrote Hamlet?\nWhat is the capitla of Peru?\nHow tall is Everest?\n")
+    upload.write_text("question\nWho wrote Hamlet?\nWhat is the captial of Peru?\nHow tall is Everest?\n")
     upload_batch(page, server_url, upload)
     page.get_by_text("Classified 3 questions").wait_for(timeout=30_000)
     rows = list(csv.DictReader(io.StringIO(download(page, "Download results (CSV)", tmp_path / "results.csv"))))
     assert [(r["question"], r["fine"], r["read_as"]) for r in rows] == [
-        ("Who wrote Hamlet?", "HUM:ind", ""), ("What is the capitla of Peru?", "LOC:city", "What is the capital of Peru?"),
+        ("Who wrote Hamlet?", "HUM:ind", ""), ("What is the captial of Peru?", "LOC:city", "What is the capital of Peru?"),
         ("How tall is Everest?", "NUM:dist", "")]
     page.screenshot(path=artifacts_dir / "batch.png", full_page=True)
 

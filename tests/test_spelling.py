@@ -1,12 +1,15 @@
 """Typos mended before the model reads a question (qclass/spelling.py), and the committed word list."""
 
+from dataclasses import replace
+
 import pytest
 
 import streamlitinf
 from conftest import ROOT
 from qclass import artifacts, corpus, spelling, trec
 
-COUNTS = {"the": 100, "capital": 20, "capitol": 2, "of": 90, "who": 50, "how": 40, "why": 30, "peru": 5, "wrote": 8}
+COUNTS = {"the": 100, "capital": 20, "capitol": 2, "of": 90, "who": 50, "how": 40, "why": 30, "peru": 5, "wrote": 8,
+          "argument": 9, "separate": 7}
 
 
 @pytest.mark.parametrize("typed, read", [
@@ -15,8 +18,10 @@ COUNTS = {"the": 100, "capital": 20, "capitol": 2, "of": 90, "who": 50, "how": 4
     ("capittal of peru", "capital of peru"),  # doubled
     ("Capitql of Peru", "Capital of Peru"),  # a neighbouring key; the capital letter kept
     ("hwo wrote it", "who wrote it"),  # who and how are both one swap away: the commoner wins
+    ("an arguement", "an argument"),  # a vowel added beside a vowel
+    ("seperate", "separate"),  # one vowel for another
 ])
-def test_a_word_one_edit_from_listed_words_is_read_as_the_commonest(typed, read):
+def test_a_word_one_slip_from_listed_words_is_read_as_the_commonest(typed, read):
     assert spelling.Speller(COUNTS).correct(typed) == read
 
 
@@ -29,6 +34,15 @@ def test_a_word_one_edit_from_listed_words_is_read_as_the_commonest(typed, read)
 ])
 def test_what_is_listed_or_not_a_plain_word_is_left_as_typed(text):
     assert spelling.Speller(COUNTS).correct(text) == text
+
+
+@pytest.mark.parametrize("typed", ["what is covid", "what is an emoji",
+                                   "what is crispr", "what is an nft", "what is kpop", "what is tmj"])
+def test_names_and_new_words_are_not_read_as_listed_words_that_no_slip_of_the_fingers_gives(typed):
+    """Over the committed list, which has bovid, emodi, crisp, not, pop and taj one edit away from
+    these: a letter changed for one not beside it on the keyboard, or one added first or last, is not
+    a typo; nor is a word of three letters one of two (nt, tm)."""
+    assert spelling.Speller(spelling.read(ROOT / spelling.WORDS_FILE)).correct(typed) == typed
 
 
 def test_contractions_without_apostrophes_and_the_models_own_words_are_words_not_typos():
@@ -91,15 +105,36 @@ def test_a_model_folder_without_the_list_reads_questions_as_typed(tmp_path):
     assert result["read_as"] is None and result["question"] == "Who wrote Hamelt?"
 
 
-@pytest.mark.parametrize("typed, read, fine", [
-    ("Who wrote Hamelt?", "Who wrote Hamlet?", "HUM:ind"),
-    ("hwo invented teh telephone", "who invented the telephone", "HUM:ind"),
-    ("how mnay bones are in the human body", "how many bones are in the human body", "NUM:count"),
+@pytest.mark.parametrize("typed, read, fine, as_typed", [
+    ("What is the captial of Peru?", "What is the capital of Peru?", "LOC:city", "LOC:other"),
+    ("what currancy does japan use", "what currency does japan use", "ENTY:currency", "ENTY:other"),
+    ("how odl is the universe", "how old is the universe", "NUM:period", "NUM:dist"),
 ])
-def test_the_app_reads_a_mended_question_and_says_so(model, typed, read, fine):
+def test_the_app_reads_a_mended_question_where_that_changes_the_answer_and_says_so(model, typed, read, fine, as_typed):
     result = streamlitinf.inf(typed, model)
     assert (result["question"], result["read_as"], result["fine"]) == (typed, read, fine)
     assert streamlitinf.inf(read, model)["read_as"] is None
+    assert streamlitinf.inf(typed, replace(model, speller=spelling.Speller({})))["fine"] == as_typed
+
+
+@pytest.mark.parametrize("typed, mended", [
+    ("Who wrote Hamelt?", "Who wrote Hamlet?"), ("how mnay legs does a spider have", "how many legs does a spider have"),
+    ("who is elon musk", "who is leon musk"),  # a swap and a dropped letter: a typo's likeliest
+    ("who is kamala harris", "who is kampala harris"),  # causes, here a name's
+])
+def test_a_mend_that_leaves_the_answer_as_it_is_is_not_read_or_shown(model, typed, mended):
+    assert model.speller.correct(typed) == mended
+    result, as_mended = streamlitinf.inf(typed, model), streamlitinf.inf(mended, model)
+    assert result["read_as"] is None and (result["coarse"], result["fine"]) == (as_mended["coarse"], as_mended["fine"])
+    assert result["fine_probs"] != as_mended["fine_probs"]  # the typed question's own answer
+
+
+def test_a_batch_reads_each_text_as_one_question_would(model):
+    texts = ["What is the captial of Peru?", "Who wrote Hamelt?", "what is covid", "what currancy does japan use"]
+    def answer(r):
+        return r["question"], r["read_as"], r["coarse"], r["fine"]
+
+    assert list(map(answer, streamlitinf.inf_batch(texts, model))) == [answer(streamlitinf.inf(t, model)) for t in texts]
 
 
 @pytest.mark.parametrize("text", ["Quanto costa un caffè?", "dfg hjk lmn"])
