@@ -588,12 +588,13 @@ async def paste_batch(url: str, text: str) -> str:
 
 
 def heavy_batches(sessions: int = 3, questions: int = 10_000) -> dict:
-    """sessions visitors each paste `questions` questions of 480 characters (4.8 MB: inside every
-    limit) at the same moment; the server's peak memory, sampled every 0.2 s, and how long it took."""
+    """sessions visitors each paste `questions` questions of 480 characters with typos (4.8 MB: inside
+    every limit) at the same moment; the server's peak memory, sampled every 0.2 s, and how long it took."""
     import tempfile
     import threading
 
-    question = ("What is the name of the longest river that flows through the country described here " * 6)[:479] + "?"
+    # Typos: a mended question is read twice, as typed and as mended (streamlitinf.inf_batch).
+    question = ("What is the name of the lnogest rievr that flows through the contry described here " * 6)[:479] + "?"
     text = "\n".join([question] * questions)
     with tempfile.TemporaryDirectory() as folder:
         server = Server(build_app(Path(folder)))
