@@ -134,7 +134,12 @@ def normalise_or_empty(text) -> str:
         return ""
 
 
+# Streamlit cuts a metric's value to one line ("description of a pers…"); a subclass name wraps instead.
+WRAP_METRIC_VALUES = "<style>[data-testid='stMetricValue'] :is(div, p) { white-space: normal; }</style>"
+
+
 def show_answer(result: dict, model):
+    st.html(WRAP_METRIC_VALUES)
     coarse_column, fine_column = st.columns(2)
     with coarse_column:
         st.metric("Class", result["class"], help=f"code {result['coarse']}")

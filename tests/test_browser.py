@@ -95,6 +95,25 @@ def test_a_mended_typo_is_shown_under_the_question_as_plain_text(page, server_ur
     assert page.locator("[data-testid=stMain] em").count() == 0  # the stars are not Markdown
 
 
+def test_a_subclass_name_wider_than_its_column_wraps_instead_of_being_cut(page, server_url):
+    """Streamlit draws a metric's value on one line and cuts it ("description of a pers…")."""
+    open_page(page, server_url)
+    page.get_by_label("Your question").fill("Who was Galileo?")
+    page.get_by_role("button", name="Classify").click()
+    value = page.get_by_test_id("stMetricValue").nth(1)
+    expect(value).to_have_text("description of a person", timeout=30_000)
+    natural, width, height, font = value.evaluate("""e => {
+        const name = e.querySelector('p'), probe = name.cloneNode(true);
+        probe.style.cssText = 'position: absolute; visibility: hidden; white-space: nowrap';
+        name.after(probe);
+        const natural = probe.getBoundingClientRect().width;
+        probe.remove();
+        return [natural, e.clientWidth, e.getBoundingClientRect().height, parseFloat(getComputedStyle(e).fontSize)];
+    }""")
+    assert natural > width  # on one line it would not fit: this page's column is narrower than the name
+    assert height > 2 * font  # so it takes two lines
+
+
 def test_upload_a_batch_and_download_the_results(page, server_url, artifacts_dir, tmp_path):
     upload = tmp_path / "questions.csv"
     upload.write_text("question\nWho wrote Hamlet?\nWhat is the captial of Peru?\nHow tall is Everest?\n")
