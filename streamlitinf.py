@@ -54,7 +54,8 @@ def _result(bundle: artifacts.Bundle, text: str, read: str, guess: str | None, c
     unk = bundle.tokenizer.token_to_id("[UNK]")
     return {
         "question": text,
-        # The question as the model read it, typos mended (qclass/spelling.py), or None where nothing was.
+        # The question as the model read it, typos mended (qclass/spelling.py), or None where it read
+        # the text as typed: nothing was mended, or mending left the answer as it was (inf_batch).
         "read_as": read if read != text else None,
         "coarse": coarse_code,
         "class": bundle.class2names[coarse_code],
@@ -122,7 +123,7 @@ def _answers(texts: list[str], model: artifacts.Bundle, batch_size: int) -> list
 
 def inf(text: str, model: artifacts.Bundle) -> dict:
     """Classify one question: coarse and fine codes, human names, confidences, both heads' probabilities,
-    and the question as read where a typo was mended.
+    and the question as read where mending a typo changed the answer.
 
     Raises ValueError for empty or whitespace-only text; very long text is cut, never an error.
     """

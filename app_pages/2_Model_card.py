@@ -33,9 +33,9 @@ st.dataframe(accuracy, hide_index=True,
 st.caption(f"Chosen on a validation split ({card['validation']['coarse_accuracy']:.1%} class, "
            f"{card['validation']['fine_accuracy']:.1%} subclass); the test set was used once, for this report.")
 if "character_typos" in typed and model.speller.counts:
-    st.caption("The typo row is the model reading each typo as typed. The app mends typos before the model "
-               "reads a question (\"capitla\" is read as \"capital\"), and its answers do better on the same "
-               "questions; the project's docs/model.md has the figures.")
+    st.caption("The typo row is the model reading each typo as typed. The app mends typos, and reads a question "
+               "as mended where that changes the answer (\"captial\" is read as \"capital\"); its answers do "
+               "better on the same questions; the project's docs/model.md has the figures.")
 
 st.subheader("Where it errs: class confusion on the test set")
 classes = list(test["coarse_per_class"])
